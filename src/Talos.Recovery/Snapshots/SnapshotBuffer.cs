@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.IO.MemoryMappedFiles;
+using Talos.Recovery.Bolt;
+
+namespace Talos.Recovery.Snapshots;
+
+/// <summary>
+/// Read-only bytes of a snapshot at a stable address: a memory-mapped file or pinned managed memory.
+/// The Bolt layer reads it through spans created from <see cref="Pointer"/>.
+/// </summary>
+internal sealed unsafe class SnapshotBuffer : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private readonly FileStream? _stream;
+    private MemoryHandle _pin;
+    private bool _acquired;
+    private bool _disposed;
+
+    private SnapshotBuffer(byte* pointer, long length, FileStream? stream, MemoryMappedFile? map, MemoryMappedViewAccessor? view, MemoryHandle pin, bool acquired)
+    {
+        Pointer = pointer;
+        Length = length;
+        _stream = stream;
+        _map = map;
+        _view = view;
+        _pin = pin;
+        _acquired = acquired;
+    }
+
+    public byte* Pointer { get; }
+
+    public long Length { get; }
+
+    public BoltMemory Memory => new(Pointer, Length);
+
+    public static SnapshotBuffer Pin(ReadOnlyMemory<byte> content)
+    {
+        var pin = content.Pin();
+        return new SnapshotBuffer((byte*)pin.Pointer, content.Length, null, null, null, pin, acquired: false);
+    }
+
+    public static SnapshotBuffer Map(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new SnapshotFormatException($"open {path}: is a directory, not a snapshot file", path);
+        }
+
+        FileStream stream;
+        try
+        {
+            // FileShare.Read takes a shared advisory lock on Unix: a running etcd's exclusive lock on its live
+            // member/snap/db makes this fail at once instead of hanging like etcdctl does.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new SnapshotFormatException($"open {path}: no such file", path, innerException: ex);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new SnapshotFormatException($"open {path}: no such file or directory", path, innerException: ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new SnapshotFormatException($"open {path}: permission denied", path, innerException: ex);
+        }
+        catch (IOException ex)
+        {
+            throw new SnapshotFormatException($"open {path}: {ex.Message} (is a running etcd using it? copy the file first, or take a snapshot through the API)", path, innerException: ex);
+        }
+
+        try
+        {
+            var length = stream.Length;
+            if (length == 0)
+            {
+                stream.Dispose();
+                throw new SnapshotFormatException($"{path}: empty file, not an etcd snapshot", path, BoltProblemCode.EmptyFile);
+            }
+
+            var map = MemoryMappedFile.CreateFromFile(stream, mapName: null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+            var view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            byte* pointer = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            pointer += view.PointerOffset;
+            return new SnapshotBuffer(pointer, length, stream, map, view, default, acquired: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stream.Dispose();
+            throw new SnapshotFormatException($"map {path}: {ex.Message}", path, innerException: ex);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_acquired)
+        {
+            _view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            _acquired = false;
+        }
+
+        _view?.Dispose();
+        _map?.Dispose();
+        _stream?.Dispose();
+        _pin.Dispose();
+    }
+}
