@@ -17,7 +17,17 @@ public sealed partial class SnapshotFile
     /// One pass over the file: meta selection, the full structural check with the etcd status computed from the
     /// same walk, and (on another core, at the same time) the SHA-256 of the database part.
     /// </summary>
-    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken)
+    /// <summary>
+    /// Verifies with a SHA-256 of the database part that the caller already computed while the bytes arrived
+    /// (the snapshot writer), so the file is read once, through the page cache, for the structure only.
+    /// </summary>
+    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(databaseSha256);
+        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256).Verification;
+    }
+
+    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var sink = new BoltProblemSink(options.MaxProblems);
@@ -28,7 +38,11 @@ public sealed partial class SnapshotFile
 
         using var shaCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task<byte[]>? sha256 = null;
-        if (hasTrailer && computeSha256 && !options.SkipHashCheck)
+        if (knownSha256 is not null)
+        {
+            sha256 = hasTrailer && !options.SkipHashCheck ? Task.FromResult(knownSha256) : null;
+        }
+        else if (hasTrailer && computeSha256 && !options.SkipHashCheck)
         {
             var pointer = (nint)_buffer.Pointer;
             var token = shaCancellation.Token;
