@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 namespace Talos.Recovery.Tests.Bolt.Support;
 
 /// <summary>Whether the file carries a persisted freelist.</summary>
-internal enum FreelistMode
+public enum FreelistMode
 {
     /// <summary>meta.freelist = 0xFFFF…FF, as every Linux etcd ≥ 3.3 writes (NoFreelistSync).</summary>
     None = 0,
