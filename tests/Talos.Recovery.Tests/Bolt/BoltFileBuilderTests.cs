@@ -286,7 +286,11 @@ public sealed class BoltFileBuilderTests
         Assert.That(stderr, Does.Contain($"page {f.FreePageIds.Max()}: unreachable unfreed"));
     }
 
-    internal static string RunEtcdctlStatus(byte[] bytes, out string stderr, out int exitCode)
+    /// <summary>Exit code reported by <see cref="RunEtcdctlStatus"/> when etcdctl had to be killed.</summary>
+    internal const int EtcdctlHung = -1;
+
+    /// <summary>Runs <c>etcdctl snapshot status -w json</c> on the bytes; a hang is killed and reported as <see cref="EtcdctlHung"/>.</summary>
+    internal static string RunEtcdctlStatus(byte[] bytes, out string stderr, out int exitCode, int timeoutMilliseconds = 30_000)
     {
         if (!File.Exists(Etcdctl))
         {
@@ -312,10 +316,13 @@ public sealed class BoltFileBuilderTests
             using var process = Process.Start(psi)!;
             var stdoutTask = process.StandardOutput.ReadToEndAsync();
             var stderrTask = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(30_000))
+            if (!process.WaitForExit(timeoutMilliseconds))
             {
-                process.Kill();
-                Assert.Fail("etcdctl hung");
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                stderr = "etcdctl hung (killed after " + timeoutMilliseconds + " ms)";
+                exitCode = EtcdctlHung;
+                return string.Empty;
             }
 
             stderr = stderrTask.GetAwaiter().GetResult();
