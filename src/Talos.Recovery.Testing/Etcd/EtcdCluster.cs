@@ -165,7 +165,8 @@ public sealed class EtcdCluster : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Waits until every running member answers <c>/health</c> with <c>true</c> and reports a leader.
+    /// Waits until every running member answers <c>/health</c> with <c>true</c> (a leader is elected) and reports a
+    /// decided cluster version on <c>/version</c> (the last internal write etcd makes after start).
     /// </summary>
     /// <exception cref="EtcdStartException">A member exited or the wait exceeded <see cref="EtcdClusterOptions.StartTimeout"/>.</exception>
     public async Task WaitHealthyAsync(CancellationToken cancellationToken = default)
@@ -332,7 +333,16 @@ public sealed class EtcdCluster : IAsyncDisposable, IDisposable
             }
 
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            return body.Contains("\"health\":\"true\"", StringComparison.Ordinal);
+            if (!body.Contains("\"health\":\"true\"", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            // The leader writes the cluster version to the backend shortly after the members have published
+            // themselves. Waiting for it means no internal write lands later in a database a test is copying.
+            using var version = await http.GetAsync(new Uri(member.ClientUrl, "/version"), cancellationToken).ConfigureAwait(false);
+            var versions = await version.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return version.IsSuccessStatusCode && !versions.Contains("not_decided", StringComparison.Ordinal);
         }
         catch (HttpRequestException)
         {
