@@ -10,6 +10,12 @@ namespace Talos.Recovery.Snapshots;
 /// </summary>
 internal sealed unsafe class SnapshotBuffer : IDisposable
 {
+    /// <summary>HRESULT of ERROR_SHARING_VIOLATION, which .NET on Unix reports when an advisory lock is held.</summary>
+    private const int SharingViolation = unchecked((int)0x80070020);
+
+    /// <summary>EWOULDBLOCK on Linux: what .NET reports when flock(LOCK_SH | LOCK_NB) meets etcd's exclusive lock.</summary>
+    private const int LinuxWouldBlock = 11;
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly FileStream? _stream;
@@ -66,9 +72,13 @@ internal sealed unsafe class SnapshotBuffer : IDisposable
         {
             throw new SnapshotFormatException($"open {path}: permission denied", path, innerException: ex);
         }
+        catch (IOException ex) when (ex.HResult is SharingViolation or LinuxWouldBlock)
+        {
+            throw new SnapshotFormatException($"open {path}: the file is locked by another process (a running etcd holds an exclusive lock on its live member/snap/db); copy it first, or take a snapshot through the API", path, innerException: ex);
+        }
         catch (IOException ex)
         {
-            throw new SnapshotFormatException($"open {path}: {ex.Message} (is a running etcd using it? copy the file first, or take a snapshot through the API)", path, innerException: ex);
+            throw new SnapshotFormatException($"open {path}: {ex.Message}", path, innerException: ex);
         }
 
         try

@@ -1,7 +1,213 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Talos.Recovery.Bolt;
+
 namespace Talos.Recovery.Snapshots;
 
 public sealed partial class SnapshotFile
 {
-    private (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken)
-        => throw new NotImplementedException("work in progress");
+    private const int Sha256SliceLength = 8 << 20;
+
+    [GeneratedRegex(@"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex SemverPattern();
+
+    /// <summary>
+    /// One pass over the file: meta selection, the full structural check with the etcd status computed from the
+    /// same walk, and (on another core, at the same time) the SHA-256 of the database part.
+    /// </summary>
+    /// <summary>
+    /// Verifies with a SHA-256 of the database part that the caller already computed while the bytes arrived
+    /// (the snapshot writer), so the file is read once, through the page cache, for the structure only.
+    /// </summary>
+    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(databaseSha256);
+        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256).Verification;
+    }
+
+    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var sink = new BoltProblemSink(options.MaxProblems);
+        var length = Length;
+        var hasTrailer = HasTrailer;
+        var databaseLength = hasTrailer ? length - TrailerLength : length;
+        var database = new BoltMemory(_buffer.Pointer, databaseLength);
+
+        using var shaCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<byte[]>? sha256 = null;
+        if (knownSha256 is not null)
+        {
+            sha256 = hasTrailer && !options.SkipHashCheck ? Task.FromResult(knownSha256) : null;
+        }
+        else if (hasTrailer && computeSha256 && !options.SkipHashCheck)
+        {
+            var pointer = (nint)_buffer.Pointer;
+            var token = shaCancellation.Token;
+            sha256 = Task.Run(() => ComputeSha256(pointer, databaseLength, token), token);
+        }
+
+        try
+        {
+            BoltLayout layout;
+            try
+            {
+                layout = BoltLayout.Open(database, streamed: hasTrailer, sink);
+            }
+            catch (BoltFormatException ex)
+            {
+                throw new SnapshotFormatException($"{Path ?? "snapshot"}: {ex.Message}", Path, ex.Code, ex.PageId, ex.Offset);
+            }
+
+            if (hasTrailer && (ulong)databaseLength != (UInt128)layout.HighWaterMark * (ulong)layout.PageSize)
+            {
+                sink.Error(BoltProblemCode.TrailerLengthMismatch, null, databaseLength, string.Create(CultureInfo.InvariantCulture, $"the database part of this streamed snapshot is {databaseLength} bytes, but its high-water mark says {layout.HighWaterMark} pages of {layout.PageSize} bytes"));
+            }
+
+            var liveKeys = new LiveKeySet(database);
+            var collector = inspect ? new EtcdInspectionCollector() : null;
+            var visitor = new EtcdStatusVisitor(sink, liveKeys, collector);
+            var checker = new BoltChecker(database, layout, sink);
+            checker.Run(ref visitor, cancellationToken);
+
+            SnapshotStatus? status = null;
+            if (!sink.HasErrors)
+            {
+                status = new SnapshotStatus(
+                    visitor.Hash,
+                    visitor.Revision,
+                    visitor.TotalKey,
+                    (long)layout.HighWaterMark * layout.PageSize,
+                    liveKeys.Count,
+                    ParseStorageVersion(visitor.RawStorageVersion));
+            }
+
+            var trailer = SnapshotTrailerState.Absent;
+            byte[]? expected = null;
+            byte[]? actual = null;
+            if (hasTrailer)
+            {
+                expected = new ReadOnlySpan<byte>(_buffer.Pointer + databaseLength, TrailerLength).ToArray();
+                if (sha256 is null)
+                {
+                    trailer = SnapshotTrailerState.NotChecked;
+                }
+                else
+                {
+                    actual = sha256.GetAwaiter().GetResult();
+                    trailer = actual.AsSpan().SequenceEqual(expected) ? SnapshotTrailerState.Verified : SnapshotTrailerState.Mismatch;
+                    if (trailer == SnapshotTrailerState.Mismatch)
+                    {
+                        sink.Error(BoltProblemCode.TrailerMismatch, null, databaseLength, $"SHA-256 trailer mismatch: the file ends in {Convert.ToHexStringLower(expected)} but its first {databaseLength} bytes hash to {Convert.ToHexStringLower(actual)} (etcd restore: expected sha256 …, got …)");
+                    }
+                }
+            }
+            else if (!options.SkipHashCheck)
+            {
+                sink.Error(BoltProblemCode.TrailerMissing, null, length, string.Create(CultureInfo.InvariantCulture, $"snapshot missing hash: {length} bytes is not 32 more than a multiple of 512, so there is no SHA-256 trailer (a raw copy of member/snap/db, or a cut stream); skip the hash check only for a raw copy"));
+            }
+
+            var verification = new SnapshotVerification(Path, length, databaseLength, trailer, expected, actual, status, sink.ToList(), sink.NotRecorded);
+            if (collector is null)
+            {
+                return (verification, null);
+            }
+
+            return (verification, BuildInspection(verification, layout, checker.Stats, collector, liveKeys, database));
+        }
+        finally
+        {
+            if (sha256 is not null && !sha256.IsCompleted)
+            {
+                shaCancellation.Cancel();
+                try
+                {
+                    sha256.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                    // Cancelled because the analysis failed first; the original exception is the one that matters.
+                }
+            }
+        }
+    }
+
+    private static byte[] ComputeSha256(nint pointer, long length, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long offset = 0;
+        while (offset < length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var slice = (int)Math.Min(Sha256SliceLength, length - offset);
+            unsafe
+            {
+                hash.AppendData(new ReadOnlySpan<byte>((byte*)pointer + offset, slice));
+            }
+
+            offset += slice;
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary>etcd 3.6: the storage version is reported only when it parses as semver; otherwise empty.</summary>
+    internal static string ParseStorageVersion(string? raw)
+    {
+        if (raw is null)
+        {
+            return string.Empty;
+        }
+
+        var match = SemverPattern().Match(raw);
+        return match.Success ? raw : string.Empty;
+    }
+
+    private static SnapshotInspection BuildInspection(SnapshotVerification verification, BoltLayout layout, BoltPageStats stats, EtcdInspectionCollector collector, LiveKeySet liveKeys, BoltMemory memory)
+    {
+        var resources = new Dictionary<string, long>(StringComparer.Ordinal);
+        long other = 0;
+        foreach (var (offset, keyLength) in liveKeys.Keys())
+        {
+            var key = memory.Span(offset, keyLength);
+            if (!key.StartsWith("/registry/"u8))
+            {
+                other++;
+                continue;
+            }
+
+            var rest = key["/registry/"u8.Length..];
+            var end = rest.IndexOf((byte)'/');
+            var name = Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
+            resources[name] = resources.GetValueOrDefault(name) + 1;
+        }
+
+        return new SnapshotInspection
+        {
+            Verification = verification,
+            PageSize = layout.PageSize,
+            PageCount = (long)layout.HighWaterMark,
+            TransactionId = layout.Active.TxId,
+            HasFreelist = layout.Active.HasFreelist,
+            Pages = new SnapshotPageCounts(2, stats.Freelist, stats.Branch, stats.Leaf, stats.Overflow, stats.Free),
+            Buckets = collector.Buckets,
+            ConsistentIndex = collector.ConsistentIndex,
+            Term = collector.Term,
+            ScheduledCompactRevision = collector.ScheduledCompactRevision,
+            FinishedCompactRevision = collector.FinishedCompactRevision,
+            ClusterVersion = collector.ClusterVersion,
+            StorageVersion = collector.StorageVersion,
+            AuthEnabled = collector.AuthEnabled,
+            Members = collector.Members,
+            Leases = collector.Leases,
+            Alarms = collector.Alarms,
+            KeyRevisions = collector.Buckets.FirstOrDefault(b => b.Name == "key")?.Keys ?? 0,
+            Tombstones = collector.Tombstones,
+            LiveKeys = liveKeys.Count,
+            Resources = resources.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).Select(r => new SnapshotResourceCount(r.Key, r.Value)).ToList(),
+            OtherLiveKeys = other,
+        };
+    }
 }
