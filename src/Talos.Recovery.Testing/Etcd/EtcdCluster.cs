@@ -222,7 +222,7 @@ public sealed class EtcdCluster : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Starts every stopped member again (same ports and data) and waits until the cluster is healthy.</summary>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartStoppedMembersAsync(CancellationToken cancellationToken = default)
     {
         foreach (var member in _members.Where(m => !m.IsRunning))
         {

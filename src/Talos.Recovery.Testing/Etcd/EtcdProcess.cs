@@ -115,8 +115,9 @@ public sealed class EtcdProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts the process again after <see cref="StopAsync"/> or <see cref="Kill"/>, on the same ports and data
-    /// directory, and waits until it answers <c>/health</c>. In a multi-member cluster a single member cannot become
-    /// healthy while a quorum is missing; start the others too, then use <see cref="EtcdCluster.WaitHealthyAsync"/>.
+    /// directory. It does not wait for health (a member of a multi-member cluster cannot become healthy while a
+    /// quorum is missing): start the members needed, then call <see cref="EtcdCluster.WaitHealthyAsync"/>, or use
+    /// <see cref="EtcdCluster.StartStoppedMembersAsync"/> which does both.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {

@@ -115,7 +115,7 @@ public sealed class EtcdClusterTests
         await etcd.StopAsync();
         Assert.That(etcd.Members[0].IsRunning, Is.False);
         Assert.That(etcd.Members[0].ExitCode, Is.Not.Null);
-        await etcd.StartAsync();
+        await etcd.StartStoppedMembersAsync();
 
         var value = await etcd.Client.GetAsync("/survives");
         Assert.That(value?.ValueString, Is.EqualTo("restart"));
