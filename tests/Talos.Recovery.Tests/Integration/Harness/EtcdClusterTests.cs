@@ -186,3 +186,68 @@ public sealed class EtcdClusterTests
         await Task.CompletedTask;
     }
 }
+
+/// <summary>The retry on "address already in use": provoked with a metrics URL on a port this test holds.</summary>
+[TestFixture]
+public sealed class EtcdPortCollisionTests
+{
+    [Test]
+    public void A_bind_collision_is_retried_with_new_ports_up_to_PortAttempts_times()
+    {
+        EtcdRequirement.Require();
+        using var occupied = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        occupied.Start();
+        var port = ((System.Net.IPEndPoint)occupied.LocalEndpoint).Port;
+        var logs = new CapturingLoggerFactory();
+        var options = new EtcdClusterOptions
+        {
+            PortAttempts = 3,
+            LoggerFactory = logs,
+            ExtraArguments = { $"--listen-metrics-urls=http://127.0.0.1:{port}" },
+        };
+
+        var ex = Assert.ThrowsAsync<EtcdStartException>(() => EtcdCluster.StartAsync(options));
+
+        Assert.That(ex!.LogTail, Does.Contain("address already in use"));
+        Assert.That(logs.EventIds.Count(id => id == 9003), Is.EqualTo(2), "two retries after the first attempt");
+    }
+
+    private sealed class CapturingLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
+    {
+        private readonly List<int> _eventIds = [];
+
+        public IReadOnlyList<int> EventIds
+        {
+            get
+            {
+                lock (_eventIds)
+                {
+                    return [.. _eventIds];
+                }
+            }
+        }
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_eventIds)
+            {
+                _eventIds.Add(eventId.Id);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
