@@ -239,6 +239,29 @@ internal static class ChildProcesses
             return null;
         }
 
-        return ExecutableLocator.Find("setpriv");
+        var setpriv = ExecutableLocator.Find("setpriv");
+        if (setpriv is null)
+        {
+            return null;
+        }
+
+        // --pdeathsig exists since util-linux 2.33; an older setpriv would refuse it and etcd would never start.
+        try
+        {
+            var probe = new ProcessStartInfo(setpriv) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            probe.ArgumentList.Add("--help");
+            using var process = Process.Start(probe);
+            if (process is null)
+            {
+                return null;
+            }
+
+            var help = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            return process.WaitForExit(5000) && help.Contains("--pdeathsig", StringComparison.Ordinal) ? setpriv : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
     }
 }
