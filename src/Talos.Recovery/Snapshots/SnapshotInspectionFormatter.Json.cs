@@ -145,7 +145,7 @@ public static partial class SnapshotInspectionFormatter
 
     private static void WriteHex(Utf8JsonWriter writer, string name, ReadOnlyMemory<byte>? bytes)
     {
-        if (bytes is { } b)
+        if (Digest(bytes) is { } b)
         {
             writer.WriteString(name, Convert.ToHexStringLower(b.Span));
         }

@@ -79,7 +79,7 @@ public static partial class SnapshotInspectionFormatter
     /// <example>
     /// <code>
     /// file:             /backups/etcd.snapshot
-    /// size:             20512 bytes (21 kB): 20480-byte database + 32-byte SHA-256 trailer
+    /// size:             20512 bytes (20 kB): 20480-byte database + 32-byte SHA-256 trailer
     /// trailer:          verified, sha256 fd379a7c…
     /// status:           hash f35efe0a, revision 6, total keys 9, total size 20480
     /// result:           valid
@@ -151,10 +151,10 @@ public static partial class SnapshotInspectionFormatter
 
     private static string TrailerText(SnapshotVerification verification) => verification.Trailer switch
     {
-        SnapshotTrailerState.Verified => "verified, sha256 " + Hex(verification.ActualSha256 ?? verification.ExpectedSha256),
+        SnapshotTrailerState.Verified => "verified, sha256 " + Hex(Digest(verification.ActualSha256) ?? verification.ExpectedSha256),
         SnapshotTrailerState.Mismatch => "MISMATCH, stored sha256 " + Hex(verification.ExpectedSha256) + ", computed " + Hex(verification.ActualSha256),
         SnapshotTrailerState.NotChecked => "present, not checked (hash check skipped), stored sha256 " + Hex(verification.ExpectedSha256),
-        SnapshotTrailerState.Absent => verification.ActualSha256 is { } actual
+        SnapshotTrailerState.Absent => Digest(verification.ActualSha256) is { } actual
             ? "absent (a raw copy of member/snap/db has none), computed sha256 " + Hex(actual)
             : "absent (a raw copy of member/snap/db has none)",
         _ => verification.Trailer.ToString(),
@@ -268,7 +268,19 @@ public static partial class SnapshotInspectionFormatter
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static string Hex(ReadOnlyMemory<byte>? bytes) => bytes is { } b ? Convert.ToHexStringLower(b.Span) : "unknown";
+    private static string Hex(ReadOnlyMemory<byte>? bytes) => Digest(bytes) is { } b ? Convert.ToHexStringLower(b.Span) : "unknown";
+
+    // A digest that was not computed may arrive as null or as empty memory (a null byte[], and even the literal null,
+    // converts implicitly to an empty ReadOnlyMemory): both mean "none".
+    private static ReadOnlyMemory<byte>? Digest(ReadOnlyMemory<byte>? bytes)
+    {
+        if (bytes is { IsEmpty: false } digest)
+        {
+            return digest;
+        }
+
+        return default(ReadOnlyMemory<byte>?);
+    }
 
     /// <summary>
     /// Escapes control characters (C0, DEL, C1) as <c>\xNN</c> and invisible format characters (such as bidirectional
