@@ -24,13 +24,17 @@ public static class CliApp
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
         => RunAsync(args, stdout, stderr, Environment.GetEnvironmentVariable(DebugVariable) is "1" or "true", cancellationToken);
 
-    internal static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool debug, CancellationToken cancellationToken)
+    internal static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool debug, CancellationToken cancellationToken)
+        => RunAsync(CreateRootCommand(), args, stdout, stderr, debug, cancellationToken);
+
+    /// <summary>Runs <paramref name="args"/> against any command tree; the seam the tests use.</summary>
+    internal static async Task<int> RunAsync(CliCommand root, string[] args, TextWriter stdout, TextWriter stderr, bool debug, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
 
-        var root = CreateRootCommand();
         try
         {
             var parsed = CliParser.Parse(root, args);

@@ -54,9 +54,11 @@ internal static class CliParser
                 }
             }
         }
-        catch (CliUsageException) when (help)
+        catch (CliUsageException) when (help || AsksForHelp(args))
         {
-            // "--help" given before the mistake: the user is asking how to write the command, so show the help.
+            // -h or --help anywhere: the user is asking how to write the command, so show the help of the deepest
+            // command recognised rather than complain about the rest.
+            help = true;
         }
 
         if (!help)
@@ -66,6 +68,9 @@ internal static class CliParser
 
         return new CliParseResult(command, values, arguments, help);
     }
+
+    private static bool AsksForHelp(IReadOnlyList<string> args) =>
+        args.TakeWhile(a => a != "--").Any(a => a is "-h" or "--help");
 
     private static bool ParseLong(CliCommand command, string token, IReadOnlyList<string> args, ref int i, Dictionary<CliOption, List<string>> values)
     {
