@@ -53,8 +53,9 @@ public static partial class SnapshotInspectionFormatter
             writer.WriteNull("status");
         }
 
-        writer.WriteNumber("errors", verification.Problems.Count(p => p.Severity == BoltProblemSeverity.Error) + verification.ProblemsNotRecorded);
-        writer.WriteNumber("warnings", verification.Problems.Count(p => p.Severity == BoltProblemSeverity.Warning));
+        var (errors, warnings) = CountProblems(verification);
+        writer.WriteNumber("errors", errors);
+        writer.WriteNumber("warnings", warnings);
         writer.WriteStartArray("problems");
         foreach (var problem in verification.Problems)
         {

@@ -118,10 +118,9 @@ public static partial class SnapshotInspectionFormatter
     }
 
     /// <summary>The verdict in words: <c>valid</c>, <c>valid, 2 warnings</c> or <c>INVALID: 3 errors, 1 warning</c>.</summary>
-    internal static string Verdict(SnapshotVerification verification)
+    private static string Verdict(SnapshotVerification verification)
     {
-        var errors = verification.Problems.Count(p => p.Severity == BoltProblemSeverity.Error) + verification.ProblemsNotRecorded;
-        var warnings = verification.Problems.Count(p => p.Severity == BoltProblemSeverity.Warning);
+        var (errors, warnings) = CountProblems(verification);
         var warningText = warnings == 0 ? string.Empty : Plural(warnings, "warning");
         if (verification.IsValid)
         {
@@ -129,6 +128,13 @@ public static partial class SnapshotInspectionFormatter
         }
 
         return "INVALID: " + Plural(errors, "error") + (warnings == 0 ? string.Empty : ", " + warningText);
+    }
+
+    /// <summary>Errors (those not recorded included) and warnings.</summary>
+    private static (int Errors, int Warnings) CountProblems(SnapshotVerification verification)
+    {
+        var errors = verification.Problems.Count(p => p.Severity == BoltProblemSeverity.Error);
+        return (errors + verification.ProblemsNotRecorded, verification.Problems.Count - errors);
     }
 
     private static void AppendVerificationSummary(StringBuilder builder, SnapshotVerification verification)

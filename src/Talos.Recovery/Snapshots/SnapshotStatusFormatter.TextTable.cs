@@ -37,8 +37,6 @@ internal sealed class TextTable
         _alignments = alignments.ToArray();
     }
 
-    public int RowCount => _rows.Count;
-
     public void AddRow(params string[] cells)
     {
         if (cells.Length != _headers.Length)
