@@ -1,5 +1,6 @@
 using Talos.Recovery.Cli.CommandLine;
 using Talos.Recovery.Cli.Commands;
+using Talos.Recovery.Snapshots;
 
 namespace Talos.Recovery.Cli;
 
@@ -129,7 +130,7 @@ public static class CliApp
     {
         foreach (var line in text.ReplaceLineEndings("\n").Split('\n'))
         {
-            writer.Write(TerminalText.Escape(line) + "\n");
+            writer.Write(SnapshotInspectionFormatter.ToPrintable(line) + "\n");
         }
     }
 }

@@ -106,7 +106,7 @@ public static partial class SnapshotInspectionFormatter
         var lines = new List<string>(verification.Problems.Count + 1);
         foreach (var problem in verification.Problems)
         {
-            lines.Add(Printable(problem.ToString()));
+            lines.Add(ToPrintable(problem.ToString()));
         }
 
         if (verification.ProblemsNotRecorded > 0)
@@ -139,7 +139,7 @@ public static partial class SnapshotInspectionFormatter
 
     private static void AppendVerificationSummary(StringBuilder builder, SnapshotVerification verification)
     {
-        AppendLabel(builder, "file", verification.Path is null ? "(in memory)" : Printable(verification.Path));
+        AppendLabel(builder, "file", verification.Path is null ? "(in memory)" : ToPrintable(verification.Path));
         AppendLabel(builder, "size", SizeText(verification));
         AppendLabel(builder, "trailer", TrailerText(verification));
         AppendLabel(builder, "status", verification.Status is { } status ? SnapshotStatusFormatter.FormatTalosctl(status) : "not computed: the structure is damaged");
@@ -190,7 +190,7 @@ public static partial class SnapshotInspectionFormatter
             var buckets = new TextTable(["bucket", "keys", "inline"], [TextTableAlignment.Left, TextTableAlignment.Right, TextTableAlignment.Left]);
             foreach (var bucket in inspection.Buckets)
             {
-                buckets.AddRow(Printable(bucket.Name), Invariant($"{bucket.Keys}"), bucket.Inline ? "yes" : "no");
+                buckets.AddRow(ToPrintable(bucket.Name), Invariant($"{bucket.Keys}"), bucket.Inline ? "yes" : "no");
             }
 
             buckets.Render(builder);
@@ -220,9 +220,9 @@ public static partial class SnapshotInspectionFormatter
             {
                 members.AddRow(
                     member.Id.ToString("x", CultureInfo.InvariantCulture),
-                    Printable(member.Name),
-                    Printable(string.Join(",", member.PeerUrls)),
-                    Printable(string.Join(",", member.ClientUrls)),
+                    ToPrintable(member.Name),
+                    ToPrintable(string.Join(",", member.PeerUrls)),
+                    ToPrintable(string.Join(",", member.ClientUrls)),
                     member.IsLearner ? "yes" : "no",
                     member.Removed ? "yes" : "no");
             }
@@ -236,7 +236,7 @@ public static partial class SnapshotInspectionFormatter
             var resources = new TextTable(["resource", "live keys"], [TextTableAlignment.Left, TextTableAlignment.Right]);
             foreach (var resource in inspection.Resources)
             {
-                resources.AddRow(Printable(resource.Resource), Invariant($"{resource.LiveKeys}"));
+                resources.AddRow(ToPrintable(resource.Resource), Invariant($"{resource.LiveKeys}"));
             }
 
             resources.Render(builder);
@@ -268,7 +268,7 @@ public static partial class SnapshotInspectionFormatter
         where T : struct, IFormattable
         => value is { } v ? v.ToString(null, CultureInfo.InvariantCulture) : "none";
 
-    private static string OrNone(string? value) => string.IsNullOrEmpty(value) ? "none" : Printable(value);
+    private static string OrNone(string? value) => string.IsNullOrEmpty(value) ? "none" : ToPrintable(value);
 
     private static string Plural(long count, string noun) => Invariant($"{count} {noun}{(count == 1 ? string.Empty : "s")}");
 
@@ -289,11 +289,17 @@ public static partial class SnapshotInspectionFormatter
     }
 
     /// <summary>
-    /// Escapes control characters (C0, DEL, C1) as <c>\xNN</c> and invisible format characters (such as bidirectional
-    /// overrides) as <c>\uNNNN</c>, so untrusted text can neither drive a terminal nor disguise itself.
+    /// Makes text safe to print on a terminal: control characters (C0, DEL, C1) become <c>\xNN</c> and invisible
+    /// format characters (such as bidirectional overrides) <c>\uNNNN</c>. The formatters apply it to everything they
+    /// quote from a snapshot; apply it to exception messages of this SDK before printing them, since they can quote
+    /// bytes of a damaged or crafted file too.
     /// </summary>
-    internal static string Printable(string text)
+    /// <param name="text">Any text.</param>
+    /// <returns><paramref name="text"/> itself when nothing needs escaping.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is <see langword="null"/>.</exception>
+    public static string ToPrintable(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (!text.Any(NeedsEscape))
         {
             return text;

@@ -145,6 +145,15 @@ public class SnapshotInspectionFormatterTests
         Assert.That(line, Is.EqualTo("error TopLevelNotBucket page 4: cannot get hash of bucket \\x1b[2Jevil\\u202e"));
     }
 
+    [TestCase("plain text, ünïcode ✓", "plain text, ünïcode ✓")]
+    [TestCase("bell\u0007 esc\u001b[31m del\u007f c1\u009b", "bell\\x07 esc\\x1b[31m del\\x7f c1\\x9b")]
+    [TestCase("tab\tnewline\n", "tab\\x09newline\\x0a")]
+    [TestCase("rtl\u202eexe.txt zero\u200bwidth", "rtl\\u202eexe.txt zero\\u200bwidth")]
+    public void Text_is_made_printable_by_escaping_control_and_format_characters(string text, string expected)
+    {
+        Assert.That(SnapshotInspectionFormatter.ToPrintable(text), Is.EqualTo(expected));
+    }
+
     [Test]
     public void The_text_form_of_a_verification_is_the_summary_followed_by_the_problems()
     {
