@@ -42,8 +42,9 @@ public sealed partial class SnapshotFile
         {
             sha256 = hasTrailer && !options.SkipHashCheck ? Task.FromResult(knownSha256) : null;
         }
-        else if (hasTrailer && computeSha256 && !options.SkipHashCheck)
+        else if (computeSha256 && !(hasTrailer && options.SkipHashCheck))
         {
+            // With a trailer: the digest to compare. Without one (a raw copy): the file's fingerprint for manifests.
             var pointer = (nint)_buffer.Pointer;
             var token = shaCancellation.Token;
             sha256 = Task.Run(() => ComputeSha256(pointer, databaseLength, token), token);
@@ -104,7 +105,12 @@ public sealed partial class SnapshotFile
                     }
                 }
             }
-            else if (!options.SkipHashCheck)
+            else
+            {
+                actual = sha256?.GetAwaiter().GetResult();
+            }
+
+            if (!hasTrailer && !options.SkipHashCheck)
             {
                 sink.Error(BoltProblemCode.TrailerMissing, null, length, string.Create(CultureInfo.InvariantCulture, $"snapshot missing hash: {length} bytes is not 32 more than a multiple of 512, so there is no SHA-256 trailer (a raw copy of member/snap/db, or a cut stream); skip the hash check only for a raw copy"));
             }
