@@ -136,7 +136,7 @@ public partial class EtcdClient
             }
             catch (RpcException ex)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                ThrowIfCancelled(ex, cancellationToken);
                 EtcdClientException failure = MapException(connection, Operation, ex);
                 if (!CanFailOver(ex, failure, idempotent: true))
                 {
@@ -239,7 +239,7 @@ public partial class EtcdClient
             {
                 any = await ReadNonEmptyAsync().ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && !_cancellationToken.IsCancellationRequested && _timeout.IsCancellationRequested)
             {
                 throw new RpcException(new Status(
                     StatusCode.DeadlineExceeded, $"no snapshot data within {_client._callTimeout.TotalSeconds:0.#} s"));
@@ -263,14 +263,15 @@ public partial class EtcdClient
             {
                 any = await ReadNonEmptyAsync().ConfigureAwait(false);
             }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && _cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The snapshot stream was cancelled.", ex, _cancellationToken);
+            }
             catch (RpcException ex)
             {
+                // (A Cancelled status without the caller's cancellation is the first-chunk timer firing in the
+                // instant the first chunk arrived: a failure like any other.)
                 throw Fail(ex.StatusCode, DescribeCause(ex), ex);
-            }
-            catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
-            {
-                // The first-chunk timer fired in the instant the first chunk arrived.
-                throw Fail(StatusCode.DeadlineExceeded, "the call timed out", null);
             }
 
             if (!any)

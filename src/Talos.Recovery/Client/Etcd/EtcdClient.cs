@@ -32,6 +32,9 @@ public partial class EtcdClient : IDisposable
 {
     private const string TokenMetadataKey = "token";
 
+    // How long after an accepted server certificate a broken connection still counts as broken by the handshake.
+    private static readonly TimeSpan RecentHandshake = TimeSpan.FromSeconds(30);
+
     private readonly EtcdConnection[] _connections;
     private readonly EtcdTlsSettings? _tls;
     private readonly ILogger _logger;
@@ -276,7 +279,7 @@ public partial class EtcdClient : IDisposable
             }
             catch (RpcException ex)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                ThrowIfCancelled(ex, cancellationToken);
                 EtcdClientException failure = MapException(connection, operation, ex);
                 if (!CanFailOver(ex, failure, idempotent))
                 {
@@ -473,31 +476,61 @@ public partial class EtcdClient : IDisposable
 
     private static EtcdTlsException? ClassifyTls(EtcdConnection connection, RpcException ex)
     {
-        bool tlsInChain = false;
-        bool secureConnectionError = false;
+        bool handshakeFailed = false;
+        bool connectFailed = false;
+        bool brokeAfterConnect = false;
         string? alert = null;
         for (Exception? e = ex.Status.DebugException; e is not null; e = e.InnerException)
         {
-            tlsInChain |= e is AuthenticationException;
-            secureConnectionError |= e is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError };
+            handshakeFailed |= e is AuthenticationException or HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError };
+            connectFailed |= e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+            brokeAfterConnect |= e is IOException;
             alert ??= FindClientCertificateAlert(e.Message);
         }
 
         Uri endpoint = connection.Endpoint;
-        if ((tlsInChain || secureConnectionError) && connection.ServerCertificateFinding is { } finding)
+        if (handshakeFailed && connection.ServerCertificateFinding is { } finding)
         {
             return new EtcdTlsException($"TLS with etcd at {endpoint} failed: {finding.Reason}.", endpoint, finding.Failure, ex);
         }
 
-        if (alert is not null || ((tlsInChain || secureConnectionError) && connection.ClientCertificateRequestedButMissing))
+        if (connectFailed && !handshakeFailed)
         {
-            string reason = connection.HasClientCertificate
-                ? $"the server refused the client certificate ({alert ?? "handshake failed"})"
-                : $"the server requires a client certificate and none is configured ({alert ?? "handshake failed"})";
-            return new EtcdTlsException($"TLS with etcd at {endpoint} failed: {reason}.", endpoint, EtcdTlsFailure.ClientCertificateRejected, ex);
+            return null;
         }
 
-        if (tlsInChain || secureConnectionError)
+        if (alert is not null)
+        {
+            string what = connection.HasClientCertificate
+                ? "the server refused the client certificate"
+                : "the server requires a client certificate and none is configured";
+            return new EtcdTlsException($"TLS with etcd at {endpoint} failed: {what} ({alert}).", endpoint, EtcdTlsFailure.ClientCertificateRejected, ex);
+        }
+
+        // Under TLS 1.3 the client finishes its handshake before the server checks the client certificate; a server
+        // that refuses it just closes the new connection, so the failure shows up as the HTTP/2 connection breaking
+        // before the first response, right after a handshake in which the server asked for a certificate.
+        bool beforeAnyResponse = ex.Status.Detail.StartsWith("Error starting gRPC call", StringComparison.Ordinal);
+        if ((handshakeFailed || brokeAfterConnect) && beforeAnyResponse && connection.ServerCertificateAcceptedWithin(RecentHandshake))
+        {
+            switch (connection.ClientCertificateRequested, connection.HasClientCertificate)
+            {
+                case (true, false):
+                    return new EtcdTlsException(
+                        $"TLS with etcd at {endpoint} failed: the server requires a client certificate and none is configured (it asked for one and closed the connection).",
+                        endpoint, EtcdTlsFailure.ClientCertificateRejected, ex);
+                case (true, true):
+                    return new EtcdTlsException(
+                        $"TLS with etcd at {endpoint} failed: the server refused the client certificate (it asked for one and closed the connection after receiving it; is the certificate issued by the CA etcd trusts, valid now, and meant for client authentication?).",
+                        endpoint, EtcdTlsFailure.ClientCertificateRejected, ex);
+                case (null, _):
+                    return new EtcdTlsException(
+                        $"TLS with etcd at {endpoint} failed: the server closed the connection right after the TLS handshake, most likely refusing the client certificate{(connection.HasClientCertificate ? string.Empty : " (none is configured)")}.",
+                        endpoint, EtcdTlsFailure.ClientCertificateRejected, ex);
+            }
+        }
+
+        if (handshakeFailed)
         {
             return new EtcdTlsException(
                 $"TLS with etcd at {endpoint} failed: the handshake did not complete ({DescribeCause(ex)}).",
@@ -558,6 +591,14 @@ public partial class EtcdClient : IDisposable
     {
         int newline = text.IndexOf('\n', StringComparison.Ordinal);
         return newline < 0 ? text : text[..newline];
+    }
+
+    private static void ThrowIfCancelled(RpcException ex, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The etcd call was cancelled.", ex, cancellationToken);
+        }
     }
 
     private void ThrowIfUnusable()

@@ -27,10 +27,15 @@ internal sealed class EtcdConnection : IDisposable
     private readonly ILogger _logger;
     private readonly GrpcChannel _channel;
 
+    // On Linux the client certificate is handed over only when the server asks for it (see SelectClientCertificate),
+    // which tells us whether the server asked: the key to naming a refused client certificate under TLS 1.3.
+    private readonly bool _lazyClientCertificate = OperatingSystem.IsLinux();
+
     // What the last handshake on this endpoint found (read when a call fails). Writes race only between
     // handshakes with the same endpoint, where any recent answer is good enough for a diagnostic.
     private volatile TlsFinding? _serverCertificateFinding;
-    private volatile bool _clientCertificateRequestedButMissing;
+    private volatile bool _clientCertificateRequested;
+    private long _serverCertificateAcceptedAt = long.MinValue;
 
     public EtcdConnection(Uri endpoint, EtcdTlsSettings? tls, TimeSpan connectTimeout, ILogger logger)
     {
@@ -61,7 +66,7 @@ internal sealed class EtcdConnection : IDisposable
                 LocalCertificateSelectionCallback = SelectClientCertificate,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             };
-            if (_tls?.ClientCertificate is { } clientCertificate)
+            if (_tls?.ClientCertificate is { } clientCertificate && !_lazyClientCertificate)
             {
                 handler.SslOptions.ClientCertificates = new X509CertificateCollection { clientCertificate };
             }
@@ -82,7 +87,10 @@ internal sealed class EtcdConnection : IDisposable
             HttpHandler = handler,
             DisposeHttpClient = true,
             MaxReceiveMessageSize = MaxReceiveMessageSize,
-            ThrowOperationCanceledOnCancellation = true,
+            // Cancellation arrives as RpcException(Cancelled) and is turned into OperationCanceledException by the
+            // client; with this option on, Grpc.Net.Client also reports connection failures of streaming calls as
+            // cancellations, hiding the cause.
+            ThrowOperationCanceledOnCancellation = false,
         });
         Invoker = _channel.CreateCallInvoker();
         Maintenance = new Maintenance.MaintenanceClient(Invoker);
@@ -110,8 +118,15 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>Why the last server certificate of this endpoint was rejected; <see langword="null"/> when the last one was accepted.</summary>
     public TlsFinding? ServerCertificateFinding => _serverCertificateFinding;
 
-    /// <summary>Whether the last server asked for a client certificate while none is configured.</summary>
-    public bool ClientCertificateRequestedButMissing => _clientCertificateRequestedButMissing;
+    /// <summary>
+    /// Whether the last handshake of this endpoint had the server ask for a client certificate. Only known where the
+    /// certificate is handed over on request (Linux); elsewhere <see langword="null"/>.
+    /// </summary>
+    public bool? ClientCertificateRequested => _lazyClientCertificate ? _clientCertificateRequested : null;
+
+    /// <summary>Whether this endpoint's server certificate was accepted in a handshake within the last <paramref name="window"/>.</summary>
+    public bool ServerCertificateAcceptedWithin(TimeSpan window)
+        => Environment.TickCount64 - Interlocked.Read(ref _serverCertificateAcceptedAt) <= (long)window.TotalMilliseconds;
 
     /// <summary>Whether a client certificate is configured for this endpoint.</summary>
     public bool HasClientCertificate => _tls?.ClientCertificate is not null;
@@ -133,19 +148,25 @@ internal sealed class EtcdConnection : IDisposable
 
     private X509Certificate? SelectClientCertificate(object sender, string targetHost, X509CertificateCollection localCertificates, X509Certificate? remoteCertificate, string[] acceptableIssuers)
     {
-        X509Certificate2? certificate = _tls?.ClientCertificate;
-        // SslStream also calls this before the server has asked (remoteCertificate is null then).
-        if (certificate is null && remoteCertificate is not null)
+        if (!_lazyClientCertificate)
         {
-            _clientCertificateRequestedButMissing = true;
+            return _tls?.ClientCertificate;
         }
 
-        return certificate;
+        // SslStream calls this once before the handshake (no server certificate yet) and, on Linux, again when the
+        // server sends a CertificateRequest. Answering only the second call records that the server asked.
+        if (remoteCertificate is null)
+        {
+            _clientCertificateRequested = false;
+            return null;
+        }
+
+        _clientCertificateRequested = true;
+        return _tls?.ClientCertificate;
     }
 
     private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors sslPolicyErrors)
     {
-        _clientCertificateRequestedButMissing = false;
         TlsFinding? finding = CheckServerCertificate(certificate, chain, sslPolicyErrors);
         _serverCertificateFinding = finding;
         if (finding is not null)
@@ -154,6 +175,7 @@ internal sealed class EtcdConnection : IDisposable
             return false;
         }
 
+        Interlocked.Exchange(ref _serverCertificateAcceptedAt, Environment.TickCount64);
         return true;
     }
 
