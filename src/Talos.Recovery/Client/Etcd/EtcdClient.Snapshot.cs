@@ -255,6 +255,7 @@ public partial class EtcdClient
             Account();
         }
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         public async ValueTask<bool> MoveNextAsync()
         {
             BytesDelivered += _chunk.Blob.Length;
@@ -289,6 +290,7 @@ public partial class EtcdClient
             return true;
         }
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<bool> ReadNonEmptyAsync()
         {
             while (await _call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))

@@ -581,7 +581,7 @@ public partial class EtcdClient : IDisposable
         message.Append("etcd ").Append(operation).Append(" failed on every endpoint:");
         foreach (EtcdClientException failure in failures)
         {
-            message.Append("\n  ").Append(failure.Endpoint).Append(": ").Append(FirstLine(failure.Message));
+            message.Append("\n  - ").Append(FirstLine(failure.Message));
         }
 
         return new EtcdUnavailableException(message.ToString(), failures);

@@ -62,6 +62,8 @@ public class EtcdClientAuthTests
         using EtcdClient client = CreateClient("root", "wrong");
 
         var ex = Assert.ThrowsAsync<EtcdAuthenticationException>(() => client.StatusAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Reason, Is.EqualTo(EtcdAuthenticationFailure.InvalidCredentials));
@@ -78,6 +80,7 @@ public class EtcdClientAuthTests
     {
         using EtcdClient client = CreateClient("nobody", "x");
         var ex = Assert.ThrowsAsync<EtcdAuthenticationException>(() => EtcdClientTests.ReadChunksAsync(client));
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.That(ex!.Reason, Is.EqualTo(EtcdAuthenticationFailure.InvalidCredentials));
     }
 
@@ -86,6 +89,7 @@ public class EtcdClientAuthTests
     {
         using var client = new EtcdClient(_etcd.ClientUrl);
         var ex = Assert.ThrowsAsync<EtcdAuthenticationException>(() => client.WriteSnapshotAsync(Stream.Null));
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Reason, Is.EqualTo(EtcdAuthenticationFailure.CredentialsRequired));
@@ -99,6 +103,7 @@ public class EtcdClientAuthTests
     {
         using var client = new EtcdClient(_etcd.ClientUrl);
         var ex = Assert.ThrowsAsync<EtcdAuthenticationException>(() => client.RangeAsync(new RangeRequest { Key = ByteString.CopyFromUtf8("/auth/k") }));
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.That(ex!.Reason, Is.EqualTo(EtcdAuthenticationFailure.CredentialsRequired));
     }
 
@@ -107,6 +112,7 @@ public class EtcdClientAuthTests
     {
         using EtcdClient client = CreateClient("alice", AlicePassword);
         var ex = Assert.ThrowsAsync<EtcdAuthenticationException>(() => client.WriteSnapshotAsync(Stream.Null));
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Reason, Is.EqualTo(EtcdAuthenticationFailure.PermissionDenied));

@@ -50,6 +50,7 @@ public class EtcdClientDedicatedEtcdTests
                 received += chunk.Length;
             }
         });
+        TestContext.Out.WriteLine(ex?.Message);
 
         Assert.Multiple(() =>
         {

@@ -124,7 +124,7 @@ public class EtcdClientTests
         long total = await DrainAsync(_client);
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
 
-        TestContext.Out.WriteLine($"{total} bytes streamed, {allocated} bytes allocated");
+        TestContext.Out.WriteLine($"{total} bytes streamed in ~{total / SnapshotChunkSize} chunks, {allocated} bytes allocated by the whole process");
         // A copy per chunk would allocate at least the snapshot's size.
         Assert.That(allocated, Is.LessThan(total / 8));
     }
@@ -276,6 +276,7 @@ public class EtcdClientTests
 
         foreach (EtcdUnavailableException ex in new[] { status!, snapshot! })
         {
+            TestContext.Out.WriteLine(ex.Message);
             Assert.Multiple(() =>
             {
                 Assert.That(ex.Message, Does.Contain(first.ToString()).And.Contain(second.ToString()));
@@ -294,6 +295,8 @@ public class EtcdClientTests
         using var client = new EtcdClient(dead.ToString());
 
         var ex = Assert.ThrowsAsync<EtcdClientException>(() => client.MemberListAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Endpoint, Is.EqualTo(dead));

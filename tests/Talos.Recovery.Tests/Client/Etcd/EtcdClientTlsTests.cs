@@ -98,6 +98,8 @@ public class EtcdClientTlsTests
         }));
 
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.StatusAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.UntrustedServerCertificate));
@@ -111,6 +113,7 @@ public class EtcdClientTlsTests
     {
         using var client = new EtcdClient(Options(o => o.ClientCertificate = _pki.Client));
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.StatusAsync());
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.UntrustedServerCertificate));
     }
 
@@ -120,6 +123,8 @@ public class EtcdClientTlsTests
         using var client = new EtcdClient(Options(o => o.CaCertificateFile = _pki.CaFile));
 
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.StatusAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.ClientCertificateRejected), ex.ToString());
@@ -132,6 +137,7 @@ public class EtcdClientTlsTests
     {
         using var client = new EtcdClient(Options(o => o.CaCertificateFile = _pki.CaFile));
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.WriteSnapshotAsync(Stream.Null));
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.ClientCertificateRejected), ex.ToString());
     }
 
@@ -146,6 +152,8 @@ public class EtcdClientTlsTests
         }));
 
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.StatusAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.ClientCertificateRejected), ex.ToString());
@@ -164,6 +172,8 @@ public class EtcdClientTlsTests
         }));
 
         var ex = Assert.ThrowsAsync<EtcdTlsException>(() => client.StatusAsync());
+
+        TestContext.Out.WriteLine(ex?.Message);
         Assert.Multiple(() =>
         {
             Assert.That(ex!.Failure, Is.EqualTo(EtcdTlsFailure.ServerNameMismatch));
