@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using Talos.Recovery.Benchmarks;
+
+if (args.Length > 0 && args[0] == "dataset")
+{
+    return await Dataset.RunAsync(args);
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -53,6 +53,13 @@ internal sealed unsafe class SnapshotBuffer : IDisposable
             throw new SnapshotFormatException($"open {path}: is a directory, not a snapshot file", path);
         }
 
+        // A length of 0 is an empty file, or not a regular file at all (a FIFO would block the open forever).
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length == 0)
+        {
+            throw new SnapshotFormatException($"{path}: empty file (0 bytes) or not a regular file, not an etcd snapshot", path, BoltProblemCode.EmptyFile);
+        }
+
         FileStream stream;
         try
         {

@@ -36,8 +36,9 @@ public sealed class SnapshotVerification
         FileLength = fileLength;
         DatabaseLength = databaseLength;
         Trailer = trailer;
-        ExpectedSha256 = expectedSha256;
-        ActualSha256 = actualSha256;
+        // A null array must stay "absent": the implicit conversion would make it an empty but present value.
+        ExpectedSha256 = expectedSha256 is null ? null : new ReadOnlyMemory<byte>(expectedSha256);
+        ActualSha256 = actualSha256 is null ? null : new ReadOnlyMemory<byte>(actualSha256);
         Status = status;
         Problems = problems;
         ProblemsNotRecorded = problemsNotRecorded;
@@ -58,7 +59,10 @@ public sealed class SnapshotVerification
     /// <summary>The digest stored in the trailer, when there is one.</summary>
     public ReadOnlyMemory<byte>? ExpectedSha256 { get; }
 
-    /// <summary>The digest computed over the database part, when it was computed.</summary>
+    /// <summary>
+    /// The SHA-256 computed by <see cref="SnapshotFile.Verify"/>: over the database part when the file has a trailer
+    /// (and the hash check is not skipped), over the whole file when it has none (a fingerprint for backup manifests).
+    /// </summary>
     public ReadOnlyMemory<byte>? ActualSha256 { get; }
 
     /// <summary>The etcd status, when the structure was sound enough to compute it.</summary>

@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Shared by test.sh and drill.sh: make sure etcd/etcdctl and the .NET SDK are there.
+# Source it; it defines functions only.
+
+# Installs Debian's etcd 3.4 (etcd-server, etcd-client) with apt-get when etcd or etcdctl is missing.
+# TALOS_RECOVERY_ETCD / TALOS_RECOVERY_ETCDCTL, when set, point at executables to use instead.
+ensure_etcd() {
+  local etcd="${TALOS_RECOVERY_ETCD:-etcd}" etcdctl="${TALOS_RECOVERY_ETCDCTL:-etcdctl}"
+  if command -v "$etcd" >/dev/null 2>&1 && command -v "$etcdctl" >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "etcd or etcdctl not found: installing Debian's etcd-server and etcd-client with apt-get."
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: apt-get is not available. Install etcd 3.4 or later (server and etcdctl) yourself," >&2
+    echo "       or set TALOS_RECOVERY_ETCD and TALOS_RECOVERY_ETCDCTL to the executables." >&2
+    return 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo="sudo"
+    else
+      echo "error: not root and sudo is not installed; run as root: apt-get install etcd-server etcd-client" >&2
+      return 1
+    fi
+  fi
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends etcd-server etcd-client
+  command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1
+}
+
+# Checks that a .NET 10 SDK is on PATH.
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "error: 'dotnet' was not found. Install the .NET 10 SDK (see https://learn.microsoft.com/dotnet/core/install/linux-debian)" >&2
+    echo "       and make sure 'dotnet' is on PATH." >&2
+    return 1
+  fi
+  if ! dotnet --list-sdks 2>/dev/null | grep -q '^10\.'; then
+    echo "error: no .NET 10 SDK found; 'dotnet --list-sdks' shows:" >&2
+    dotnet --list-sdks >&2 || true
+    return 1
+  fi
+  export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+}
