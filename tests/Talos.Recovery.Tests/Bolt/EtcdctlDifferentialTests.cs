@@ -13,7 +13,7 @@ namespace Talos.Recovery.Tests.Bolt;
 [TestFixture]
 public sealed class EtcdctlDifferentialTests
 {
-    private const int MutationsPerBase = 60;
+    private const int MutationsPerBase = 50;
 
     public static IEnumerable<string> Bases() => ["workhorse-nofreelist", "workhorse-synced", "inline-heavy-synced"];
 
@@ -39,7 +39,7 @@ public sealed class EtcdctlDifferentialTests
             var m = Mutator.Apply(f, seedBase + i);
             var bytes = m.Memory.ToArray();
             var outcome = CheckerAssert.Check(bytes, skipHashCheck: true);
-            var json = BoltFileBuilderTests.RunEtcdctlStatus(bytes, out var stderr, out var exit, timeoutMilliseconds: 3000);
+            var json = BoltFileBuilderTests.RunEtcdctlStatus(bytes, out var stderr, out var exit, timeoutMilliseconds: 2000);
             var etcdctlAccepts = exit == 0;
             if (exit == BoltFileBuilderTests.EtcdctlHung)
             {

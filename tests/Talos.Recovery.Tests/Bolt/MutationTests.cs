@@ -38,13 +38,13 @@ public sealed class MutationTests
 
     internal static BoltFile Base(string name) => Cache.GetOrAdd(name, static n => n switch
     {
-        "etcd-trailer-nofreelist" => Build(new BoltFileBuilder { Trailer = true, FreePageCount = 10, Seed = 21 }, new EtcdShape { Revisions = 1500, ValueSize = 100 }),
-        "etcd-datadir-tail-nofreelist" => Build(new BoltFileBuilder { TailLength = 8192, FreePageCount = 12, FreePageContent = FreePageContent.StaleCopy, Seed = 22, MaxKeysPerPage = 20 }, new EtcdShape { Revisions = 1500, ValueSize = 100 }),
-        "etcd-synced-trailer" => Build(new BoltFileBuilder { Trailer = true, Freelist = FreelistMode.Synced, FreePageCount = 30, MaxKeysPerPage = 16, Seed = 23 }, new EtcdShape { Revisions = 1200, ValueSize = 80 }),
+        "etcd-trailer-nofreelist" => Build(new BoltFileBuilder { Trailer = true, FreePageCount = 10, Seed = 21 }, new EtcdShape { Revisions = 900, ValueSize = 160 }),
+        "etcd-datadir-tail-nofreelist" => Build(new BoltFileBuilder { TailLength = 8192, FreePageCount = 12, FreePageContent = FreePageContent.StaleCopy, Seed = 22, MaxKeysPerPage = 20 }, new EtcdShape { Revisions = 900, ValueSize = 160 }),
+        "etcd-synced-trailer" => Build(new BoltFileBuilder { Trailer = true, Freelist = FreelistMode.Synced, FreePageCount = 30, MaxKeysPerPage = 16, Seed = 23 }, new EtcdShape { Revisions = 800, ValueSize = 120 }),
         "inline-heavy-synced" => BoltFixtures.InlineHeavy(FreelistMode.Synced, trailer: false, buckets: 400, seed: 24),
         "overflow-heavy-trailer" => BoltFixtures.OverflowHeavy(FreelistMode.None, trailer: true, seed: 25),
         "p512-deep-synced-trailer" => Build(new BoltFileBuilder(512) { Trailer = true, Freelist = FreelistMode.Synced, FreePageCount = 40, MaxKeysPerPage = 4, Seed = 26 }, new EtcdShape { Revisions = 600, ValueSize = 30 }),
-        "p16k-nofreelist" => Build(new BoltFileBuilder(16384) { FreePageCount = 4, Seed = 27 }, new EtcdShape { Revisions = 2000, ValueSize = 90 }),
+        "p16k-nofreelist" => Build(new BoltFileBuilder(16384) { FreePageCount = 4, Seed = 27 }, new EtcdShape { Revisions = 1000, ValueSize = 200 }),
         _ => throw new ArgumentOutOfRangeException(nameof(n), n),
     });
 
