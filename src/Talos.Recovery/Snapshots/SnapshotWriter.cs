@@ -24,7 +24,7 @@ namespace Talos.Recovery.Snapshots;
 public class SnapshotWriter
 {
     /// <summary>How many unflushed bytes the chunk pump gathers before it flushes the pipe.</summary>
-    private const int PumpFlushSize = 64 << 10;
+    internal const int PumpFlushSize = 64 << 10;
 
     private readonly SnapshotWriterOptions _options;
     private readonly ILogger _logger;

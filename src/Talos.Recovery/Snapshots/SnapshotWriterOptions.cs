@@ -172,6 +172,9 @@ internal sealed class SnapshotWriterTestHooks
     /// <summary>Runs on the disk side before each write with (file offset, length).</summary>
     public Func<long, long, ValueTask>? BeforeDiskWrite { get; set; }
 
+    /// <summary>Runs on the disk side after each write with (file offset, length), before the bytes leave the pipe.</summary>
+    public Action<long, long>? AfterDiskWrite { get; set; }
+
     /// <summary>Runs after verification, just before the final rename.</summary>
     public Action? BeforeRename { get; set; }
 }

@@ -150,7 +150,7 @@ internal sealed class SnapshotWriterStreamCheck
             return;
         }
 
-        if (_streamed && (meta.HeaderId != 0 || meta.HeaderFlags != BoltConstants.MetaPageFlag))
+        if (meta.HeaderId != 0 || meta.HeaderFlags != BoltConstants.MetaPageFlag)
         {
             throw Invalid(received, BoltProblemCode.MetaInvalidHeader, 0, 0, F($"meta page 0: header says id {meta.HeaderId}, flags 0x{meta.HeaderFlags:x2} (expected id 0, flags 0x04)"));
         }
@@ -169,7 +169,7 @@ internal sealed class SnapshotWriterStreamCheck
             if (!meta1.IsValid)
             {
                 var error = meta1.Error!.Value;
-                throw Invalid(received, error, 1, pageSize + MetaFieldOffset(error), F($"meta page 1: {Describe(meta1)}"));
+                throw Invalid(received, error, 1, pageSize + MetaFieldOffset(error), F($"meta page 1: {Describe(meta1)}; a snapshot stream has two valid meta pages (a raw copy of member/snap/db? set {nameof(SnapshotWriterOptions.SkipHashCheck)})"));
             }
 
             if (meta1.PageSize != pageSize)
@@ -184,35 +184,39 @@ internal sealed class SnapshotWriterStreamCheck
 
             if (meta0.Root != meta1.Root || meta0.Freelist != meta1.Freelist || meta0.HighWaterMark != meta1.HighWaterMark || meta0.TxId != meta1.TxId + 1)
             {
-                throw Invalid(received, BoltProblemCode.MetaDisagreement, 1, pageSize + BoltConstants.MetaOffset, F($"meta pages disagree in a streamed snapshot: meta 0 (txid {meta0.TxId}, root {meta0.Root}, pgid {meta0.HighWaterMark}) vs meta 1 (txid {meta1.TxId}, root {meta1.Root}, pgid {meta1.HighWaterMark}); a snapshot stream writes both from one transaction (txid T and T-1)"));
+                throw Invalid(received, BoltProblemCode.MetaDisagreement, 1, pageSize + BoltConstants.MetaOffset, F($"meta pages disagree in a streamed snapshot: meta 0 (txid {meta0.TxId}, root {meta0.Root}, pgid {meta0.HighWaterMark}) vs meta 1 (txid {meta1.TxId}, root {meta1.Root}, pgid {meta1.HighWaterMark}); a snapshot stream writes both from one transaction (txid T and T-1) (a raw copy of member/snap/db? set {nameof(SnapshotWriterOptions.SkipHashCheck)})"));
             }
         }
 
-        // bbolt's choice: the meta with the strictly higher txid if valid, else the other.
+        if (!_streamed && valid1 && (meta1.HeaderId != 1 || meta1.HeaderFlags != BoltConstants.MetaPageFlag))
+        {
+            throw Invalid(received, BoltProblemCode.MetaInvalidHeader, 1, pageSize, F($"meta page 1: header says id {meta1.HeaderId}, flags 0x{meta1.HeaderFlags:x2} (expected id 1, flags 0x04)"));
+        }
+
+        // bbolt's choice: the meta with the strictly higher txid if valid, else the other. What follows is an error
+        // for any bbolt file, raw copy or stream.
         var activeIndex = valid1 && meta1.TxId > meta0.TxId ? 1 : 0;
         var active = activeIndex == 1 ? meta1 : meta0;
         var highWater = active.HighWaterMark;
-        if (highWater < 2 || highWater > (ulong)(long.MaxValue / pageSize))
+        if (highWater < 2)
         {
-            if (_streamed)
-            {
-                throw Invalid(received, BoltProblemCode.MetaInvalidHighWaterMark, activeIndex, (activeIndex * pageSize) + 56, F($"meta page {activeIndex}: impossible high-water mark {highWater}"));
-            }
-
-            return;
+            throw Invalid(received, BoltProblemCode.MetaInvalidHighWaterMark, activeIndex, (activeIndex * pageSize) + 56, F($"meta page {activeIndex}: high-water mark {highWater} is below 2"));
         }
 
-        if (_streamed)
+        if (active.Root < 2 || active.Root >= highWater)
         {
-            if (active.Root < 2 || active.Root >= highWater)
-            {
-                throw Invalid(received, BoltProblemCode.MetaRootOutOfRange, activeIndex, (activeIndex * pageSize) + 32, F($"meta page {activeIndex}: root page {active.Root} is outside [2, {highWater})"));
-            }
+            throw Invalid(received, BoltProblemCode.MetaRootOutOfRange, activeIndex, (activeIndex * pageSize) + 32, F($"meta page {activeIndex}: root page {active.Root} is outside [2, {highWater})"));
+        }
 
-            if (active.HasFreelist && (active.Freelist < 2 || active.Freelist >= highWater))
-            {
-                throw Invalid(received, BoltProblemCode.MetaFreelistOutOfRange, activeIndex, (activeIndex * pageSize) + 48, F($"meta page {activeIndex}: freelist page {active.Freelist} is outside [2, {highWater})"));
-            }
+        if (active.HasFreelist && (active.Freelist < 2 || active.Freelist >= highWater))
+        {
+            throw Invalid(received, BoltProblemCode.MetaFreelistOutOfRange, activeIndex, (activeIndex * pageSize) + 48, F($"meta page {activeIndex}: freelist page {active.Freelist} is outside [2, {highWater})"));
+        }
+
+        if (highWater > (ulong)(long.MaxValue / pageSize))
+        {
+            // Not a length any stream will reach; the full check reports the file as truncated.
+            return;
         }
 
         DatabaseLength = (long)highWater * pageSize;

@@ -323,6 +323,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         }
 
         _written = offset + buffer.Length;
+        _options.TestHooks?.AfterDiskWrite?.Invoke(offset, buffer.Length);
         _check.Observe(buffer, offset);
         _progress.Tick(_written);
     }
