@@ -28,4 +28,7 @@ internal static partial class SnapshotWriterLog
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Warning, Message = "Snapshot moved to {Destination}, but fsync of its directory failed; the rename may not survive a crash")]
     public static partial void DirectoryFlushFailed(ILogger logger, string destination, Exception exception);
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Warning, Message = "A callback registered on the Aborted token of the transfer to {Destination} threw")]
+    public static partial void AbortCallbackFailed(ILogger logger, string destination, Exception exception);
 }

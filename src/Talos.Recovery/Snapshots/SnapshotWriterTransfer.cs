@@ -178,7 +178,8 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
             await _watchdog.DisposeAsync().ConfigureAwait(false);
         }
 
-        _abort.Dispose();
+        // _abort is not disposed: it holds no timer, and a late cancellation callback (the caller's token) may
+        // still touch it; callers may also still hold registrations on Aborted.
     }
 
     private static FileStream CreatePartFile(string destination, string partPath, long preallocation, ILogger logger)
@@ -246,7 +247,15 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
                 : failure;
 
             // Stop the source: its pending or next FlushAsync throws what the caller sees here.
-            await _abort.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _abort.CancelAsync().ConfigureAwait(false);
+            }
+            catch (AggregateException callbackError)
+            {
+                SnapshotWriterLog.AbortCallbackFailed(_logger, DestinationPath, callbackError);
+            }
+
             await _pipe.Reader.CompleteAsync(thrown).ConfigureAwait(false);
             await CleanUpAsync(failure).ConfigureAwait(false);
             LogFailure(failure, ex);
@@ -504,8 +513,17 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
             _cancellationToken = cancellationToken;
         }
 
-        // Wakes the disk side (pending read, write or verification) and the source (Aborted).
-        _abort.Cancel();
+        // Wakes the disk side (pending read, write or verification) and the source (Aborted). This may run on a
+        // timer thread: a throwing callback registered on Aborted must not take the process down.
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            SnapshotWriterLog.AbortCallbackFailed(_logger, DestinationPath, ex);
+        }
+
         return true;
     }
 
