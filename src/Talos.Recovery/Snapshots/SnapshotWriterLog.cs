@@ -31,4 +31,7 @@ internal static partial class SnapshotWriterLog
 
     [LoggerMessage(EventId = 3108, Level = LogLevel.Warning, Message = "A callback registered on the Aborted token of the transfer to {Destination} threw")]
     public static partial void AbortCallbackFailed(ILogger logger, string destination, Exception exception);
+
+    [LoggerMessage(EventId = 3109, Level = LogLevel.Error, Message = "Snapshot transfer to {Destination} failed unexpectedly after {BytesReceived} bytes")]
+    public static partial void FailedUnexpectedly(ILogger logger, string destination, long bytesReceived, Exception exception);
 }

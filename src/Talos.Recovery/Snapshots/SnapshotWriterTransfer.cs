@@ -20,6 +20,9 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
     private const int Committing = 1;
     private const int Failed = 2;
 
+    /// <summary>How often (in bytes written) the device is asked to start writing back, so that fsync at the end is short.</summary>
+    private const long WritebackInterval = 8 << 20;
+
     private readonly SnapshotWriterOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -41,6 +44,8 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
     private CancellationToken _cancellationToken;
     private int _state;
     private long _written;
+    private long _writebackStart;
+    private bool _writebackUnsupported;
     private long _lastSeenBytes;
     private long _lastActivity;
 
@@ -333,6 +338,12 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
 
         _written = offset + buffer.Length;
         _options.TestHooks?.AfterDiskWrite?.Invoke(offset, buffer.Length);
+        if (!_writebackUnsupported && _written - _writebackStart >= WritebackInterval)
+        {
+            _writebackUnsupported = !SnapshotWriterFileSystem.StartWriteback(_handle, _writebackStart, _written - _writebackStart);
+            _writebackStart = _written;
+        }
+
         _check.Observe(buffer, offset);
         _progress.Tick(_written);
     }
@@ -603,7 +614,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         }
         else
         {
-            SnapshotWriterLog.Failed(_logger, DestinationPath, BytesReceived, SnapshotTransferFailure.IOError, original.Message, original);
+            SnapshotWriterLog.FailedUnexpectedly(_logger, DestinationPath, BytesReceived, original);
         }
     }
 

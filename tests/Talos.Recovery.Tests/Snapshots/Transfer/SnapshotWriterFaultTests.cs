@@ -412,6 +412,36 @@ public class SnapshotWriterFaultTests
         AssertNothingLeft();
     }
 
+    [Test]
+    public async Task A_session_whose_source_is_cancelled_surfaces_as_OperationCanceledException()
+    {
+        var snapshots = await TransferSnapshots.GetAsync();
+        await using var session = await Writer().CreateAsync(_destination);
+        await session.Writer.WriteAsync(snapshots.Streamed.AsMemory(0, 50_000));
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await session.Writer.CompleteAsync(new OperationCanceledException(cancelled.Token));
+        var thrown = Assert.CatchAsync<OperationCanceledException>(() => session.CompleteAsync())!;
+
+        Assert.That(thrown.CancellationToken, Is.EqualTo(cancelled.Token));
+        Assert.That(thrown.InnerException, Is.InstanceOf<SnapshotTransferException>().With.Property(nameof(SnapshotTransferException.Reason)).EqualTo(SnapshotTransferFailure.Cancelled));
+        AssertNothingLeft();
+    }
+
+    [Test]
+    public async Task A_throwing_progress_callback_fails_the_transfer_with_its_own_exception_and_leaves_nothing()
+    {
+        var snapshots = await TransferSnapshots.GetAsync();
+        var bug = new InvalidOperationException("progress bug");
+        var progress = new ThrowingProgress(bug);
+
+        var thrown = Assert.CatchAsync<InvalidOperationException>(() => Writer().WriteAsync(_destination, TestSources.Chunks(snapshots.Streamed, 32 * 1024), progress))!;
+
+        Assert.That(thrown, Is.SameAs(bug));
+        AssertNothingLeft();
+    }
+
     private static SnapshotWriter Writer() => new(new SnapshotWriterOptions { Overwrite = true });
 
     private async Task<SnapshotTransferException> FailAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, SnapshotWriterOptions? options = null)
@@ -439,5 +469,10 @@ public class SnapshotWriterFaultTests
         }
 
         Assert.That(File.ReadAllText(_destination), Is.EqualTo(Yesterday), "destination untouched");
+    }
+
+    private sealed class ThrowingProgress(Exception error) : IProgress<SnapshotProgress>
+    {
+        public void Report(SnapshotProgress value) => throw error;
     }
 }
