@@ -94,8 +94,6 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
 
     public long BytesReceived => _writer.BytesReceived;
 
-    public bool IsWriterCompleted => _writer.IsCompleted;
-
     /// <summary>Completes when the file is in place (or the transfer failed and was cleaned up).</summary>
     public Task<SnapshotInfo> Completion => _completion;
 
