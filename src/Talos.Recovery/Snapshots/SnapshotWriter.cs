@@ -91,8 +91,19 @@ public class SnapshotWriter
     public virtual Task<SnapshotWriteSession> CreateAsync(string destinationPath, IProgress<SnapshotProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
-        cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(new SnapshotWriteSession(SnapshotWriterTransfer.Start(destinationPath, _options, _logger, progress)));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<SnapshotWriteSession>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(new SnapshotWriteSession(SnapshotWriterTransfer.Start(destinationPath, _options, _logger, progress)));
+        }
+        catch (SnapshotTransferException ex)
+        {
+            return Task.FromException<SnapshotWriteSession>(ex);
+        }
     }
 
     private static async Task PumpAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, SnapshotWriterTransfer transfer)
