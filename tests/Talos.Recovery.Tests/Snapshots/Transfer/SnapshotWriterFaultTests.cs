@@ -227,7 +227,7 @@ public class SnapshotWriterFaultTests
     public async Task A_source_that_stalls_fails_after_the_inactivity_timeout(bool sourceObservesCancellation)
     {
         var snapshots = await TransferSnapshots.GetAsync();
-        var options = new SnapshotWriterOptions { Overwrite = true, InactivityTimeout = TimeSpan.FromMilliseconds(200) };
+        var options = new SnapshotWriterOptions { Overwrite = true, InactivityTimeout = TimeSpan.FromSeconds(1) };
 
         var failure = await FailAsync(TestSources.ThenStall(snapshots.Streamed, 100 * 1024, sourceObservesCancellation), options);
 

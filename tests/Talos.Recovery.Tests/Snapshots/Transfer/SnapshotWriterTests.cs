@@ -248,7 +248,7 @@ public class SnapshotWriterTests
             ResumeWriterThreshold = pause / 2,
             TestHooks = new SnapshotWriterTestHooks
             {
-                BeforeDiskWrite = async (_, _) => await Task.Delay(3),
+                BeforeDiskWrite = async (_, _) => await Task.Delay(20),
                 AfterDiskWrite = (offset, length) => Interlocked.Exchange(ref onDisk, offset + length),
             },
         };
@@ -268,13 +268,14 @@ public class SnapshotWriterTests
     {
         var snapshots = await TransferSnapshots.GetAsync();
         var destination = Path.Combine(TransferSnapshots.NewDirectory(), "etcd.snapshot");
+        // The first disk write takes far longer than the inactivity timeout; the source sits paused meanwhile.
         var options = new SnapshotWriterOptions
         {
-            InactivityTimeout = TimeSpan.FromMilliseconds(100),
+            InactivityTimeout = TimeSpan.FromSeconds(1),
             WriteSize = 256 * 1024,
             PauseWriterThreshold = 256 * 1024,
             ResumeWriterThreshold = 128 * 1024,
-            TestHooks = new SnapshotWriterTestHooks { BeforeDiskWrite = async (_, _) => await Task.Delay(300) },
+            TestHooks = new SnapshotWriterTestHooks { BeforeDiskWrite = async (offset, _) => await Task.Delay(offset == 0 ? 2500 : 0) },
         };
 
         var info = await new SnapshotWriter(options).WriteAsync(destination, TestSources.Chunks(snapshots.Streamed, 32 * 1024));
