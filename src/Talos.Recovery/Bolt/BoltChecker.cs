@@ -317,9 +317,10 @@ internal sealed class BoltChecker
             return;
         }
 
-        if (_free is not null && IsSet(_free, id))
+        // bbolt checks only the first id; a freed continuation page would be handed out again just the same.
+        if (_free is not null && FirstFree(id, overflow) is { } freed)
         {
-            _sink.Error(BoltProblemCode.ReachableFreed, id, offset, F($"page {id}: reachable freed"));
+            _sink.Error(BoltProblemCode.ReachableFreed, freed, freed * _pageSize, freed == id ? F($"page {id}: reachable freed") : F($"page {freed}: reachable freed (overflow page {freed - id} of page {id})"));
         }
 
         if (flags != BoltConstants.BranchPageFlag && flags != BoltConstants.LeafPageFlag)
@@ -462,7 +463,7 @@ internal sealed class BoltChecker
         var flags = _memory.UInt16(offset + 8);
         var count = (long)_memory.UInt16(offset + 10);
         var overflow = _memory.UInt32(offset + 12);
-        if ((flags & BoltConstants.FreelistPageFlag) == 0)
+        if (flags != BoltConstants.FreelistPageFlag)
         {
             _sink.Error(BoltProblemCode.InvalidFreelistPage, id, offset + 8, F($"invalid freelist page: {id}, page type is {BoltConstants.PageTypeName(flags)}"));
             MarkRange(id, 0, report: true);
@@ -523,13 +524,18 @@ internal sealed class BoltChecker
                 var free = sorted[i];
                 if (i > 0 && sorted[i - 1] == free)
                 {
-                    _sink.Error(BoltProblemCode.AlreadyFreed, (long)Math.Min(free, long.MaxValue), offset, F($"page {free}: already freed"));
+                    // One problem per repeated id, however often it repeats.
+                    if (i < 2 || sorted[i - 2] != free)
+                    {
+                        _sink.Error(BoltProblemCode.AlreadyFreed, (long)Math.Min(free, long.MaxValue), SlotOffset(bytes, free, offset + idsOffset), F($"page {free}: already freed"));
+                    }
+
                     continue;
                 }
 
                 if (free < 2 || free >= (ulong)_highWater)
                 {
-                    _sink.Error(BoltProblemCode.FreelistIdOutOfRange, (long)Math.Min(free, long.MaxValue), offset, F($"freelist page {id} lists page {free}, outside [2, {_layout.HighWaterMark})"));
+                    _sink.Error(BoltProblemCode.FreelistIdOutOfRange, (long)Math.Min(free, long.MaxValue), SlotOffset(bytes, free, offset + idsOffset), F($"freelist page {id} lists page {free}, outside [2, {_layout.HighWaterMark})"));
                     continue;
                 }
 
@@ -543,6 +549,39 @@ internal sealed class BoltChecker
         {
             ArrayPool<ulong>.Shared.Return(ids);
         }
+
+        if (FirstFree(id, overflow) is { } self)
+        {
+            _sink.Error(BoltProblemCode.ReachableFreed, self, self * _pageSize, F($"page {self}: reachable freed (the freelist lists its own page)"));
+        }
+    }
+
+    /// <summary>The absolute offset of the first freelist slot holding <paramref name="value"/> (problem path only).</summary>
+    private static long SlotOffset(ReadOnlySpan<byte> slots, ulong value, long slotsOffset)
+    {
+        for (var i = 0; i + 8 <= slots.Length; i += 8)
+        {
+            if (System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(slots[i..]) == value)
+            {
+                return slotsOffset + i;
+            }
+        }
+
+        return slotsOffset;
+    }
+
+    /// <summary>The first of id … id + overflow that the freelist lists, if any.</summary>
+    private long? FirstFree(long id, uint overflow)
+    {
+        for (var i = id; i <= id + overflow && i < _readablePages; i++)
+        {
+            if (IsSet(_free!, i))
+            {
+                return i;
+            }
+        }
+
+        return null;
     }
 
     private void CheckLeaks()

@@ -115,9 +115,11 @@ internal sealed class BoltLayout
             var valid = index == 0 ? valid0 : valid1;
             if (!valid)
             {
+                // A meta that fails bbolt's validate() (a torn write) is survivable: bbolt falls back to the other.
+                // One that passes it with a wrong page size is not: bbolt would read the whole file with that size.
                 sink.Add(
                     meta.Error ?? BoltProblemCode.MetaInvalidPageSize,
-                    streamed ? BoltProblemSeverity.Error : BoltProblemSeverity.Warning,
+                    streamed || meta.IsValid ? BoltProblemSeverity.Error : BoltProblemSeverity.Warning,
                     index,
                     (index * pageSize) + MetaFieldOffset(meta.Error ?? BoltProblemCode.MetaInvalidPageSize),
                     MetaErrorMessage(index, meta) + F($"; the file is read from meta page {active}"));

@@ -127,7 +127,7 @@ public sealed partial class SnapshotFile
                 sink.Error(BoltProblemCode.TrailerMissing, null, length, string.Create(CultureInfo.InvariantCulture, $"snapshot missing hash: {length} bytes is not 32 more than a multiple of 512, so there is no SHA-256 trailer (a raw copy of member/snap/db, or a cut stream); skip the hash check only for a raw copy"));
             }
 
-            var verification = new SnapshotVerification(Path, length, databaseLength, trailer, expected, actual, status, sink.ToList(), sink.NotRecorded);
+            var verification = new SnapshotVerification(Path, length, databaseLength, trailer, expected, actual, status, sink.ToList(), sink.NotRecorded, sink.ErrorCount);
             if (collector is null)
             {
                 return (verification, null);

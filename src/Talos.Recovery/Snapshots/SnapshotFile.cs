@@ -96,8 +96,7 @@ public sealed partial class SnapshotFile : IDisposable
     internal static SnapshotIntegrityException IntegrityFailure(SnapshotVerification result)
     {
         var errors = result.Problems.Where(p => p.Severity == BoltProblemSeverity.Error).ToList();
-        var count = errors.Count + result.ProblemsNotRecorded;
-        var message = $"snapshot file integrity check failed. {count} errors found.";
+        var message = $"snapshot file integrity check failed. {result.ErrorCount} errors found.";
         if (errors.Count > 0)
         {
             message += Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => e.Message));

@@ -30,7 +30,8 @@ public sealed class SnapshotVerification
         byte[]? actualSha256,
         SnapshotStatus? status,
         IReadOnlyList<BoltProblem> problems,
-        int problemsNotRecorded)
+        int problemsNotRecorded,
+        int? errorCount = null)
     {
         Path = path;
         FileLength = fileLength;
@@ -42,6 +43,7 @@ public sealed class SnapshotVerification
         Status = status;
         Problems = problems;
         ProblemsNotRecorded = problemsNotRecorded;
+        ErrorCount = errorCount ?? problems.Count(p => p.Severity == BoltProblemSeverity.Error);
     }
 
     /// <summary>The file verified, when it was a file.</summary>
@@ -74,6 +76,9 @@ public sealed class SnapshotVerification
     /// <summary>How many further problems were found beyond the cap and not recorded.</summary>
     public int ProblemsNotRecorded { get; }
 
+    /// <summary>Problems of severity <see cref="BoltProblemSeverity.Error"/> found, recorded or not.</summary>
+    public int ErrorCount { get; }
+
     /// <summary>True when no problem of severity <see cref="BoltProblemSeverity.Error"/> was found.</summary>
-    public bool IsValid => ProblemsNotRecorded == 0 && !Problems.Any(p => p.Severity == BoltProblemSeverity.Error);
+    public bool IsValid => ErrorCount == 0;
 }
