@@ -213,6 +213,9 @@ public sealed partial class SnapshotFile
     {
         var resources = new Dictionary<string, long>(StringComparer.Ordinal);
         long other = 0;
+        // Counted through a span lookup: a string is made once per resource, not once per key.
+        var lookup = resources.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> name = stackalloc char[256];
         foreach (var (offset, keyLength) in liveKeys.Keys())
         {
             var key = memory.Span(offset, keyLength);
@@ -224,8 +227,16 @@ public sealed partial class SnapshotFile
 
             var rest = key["/registry/"u8.Length..];
             var end = rest.IndexOf((byte)'/');
-            var name = Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
-            resources[name] = resources.GetValueOrDefault(name) + 1;
+            var segment = end < 0 ? rest : rest[..end];
+            if (segment.Length > name.Length)
+            {
+                var longName = Encoding.UTF8.GetString(segment);
+                resources[longName] = resources.GetValueOrDefault(longName) + 1;
+                continue;
+            }
+
+            var chars = name[..Encoding.UTF8.GetChars(segment, name)];
+            lookup[chars] = lookup.TryGetValue(chars, out var count) ? count + 1 : 1;
         }
 
         return new SnapshotInspection
