@@ -35,7 +35,7 @@ public sealed class TalosCertificateInfo
     public DateTimeOffset NotAfter { get; }
 
     /// <summary>
-    /// The subject's Organization (O) values in certificate order, empty values left out. For a Talos client
+    /// The subject's Organization (O) values in encoded order (DER sorts the values of one RDN), empty values left out. For a Talos client
     /// certificate these are its roles (<c>os:admin</c>, <c>os:etcd:backup</c>, …).
     /// </summary>
     public IReadOnlyList<string> Organizations { get; }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
@@ -274,9 +275,9 @@ public sealed class TalosConfig
         }
 
         Uri? proxyUrl = null;
-        if (raw.ProxyUrl is not null && !Uri.TryCreate(raw.ProxyUrl, UriKind.Absolute, out proxyUrl))
+        if (raw.ProxyUrl is not null && !TryParseProxyUrl(raw.ProxyUrl, out proxyUrl))
         {
-            throw ContextError("proxy-url", $"'{raw.ProxyUrl}' is not an absolute URL.");
+            throw ContextError("proxy-url", $"'{raw.ProxyUrl}' is not a proxy URL; write scheme://host:port, for example http://proxy:3128.");
         }
 
         var names = new TalosCredentialNames($"'{prefix}crt'", $"'{prefix}key'");
@@ -328,7 +329,7 @@ public sealed class TalosConfig
                 TalosCredentialField.Certificate => "crt",
                 _ => "key",
             };
-            throw ContextError(field, e.Message + ".", e);
+            throw ContextError(field, e.Message + ".", e.InnerException);
         }
     }
 
@@ -371,9 +372,9 @@ public sealed class TalosConfig
             throw new ArgumentException($"{nameof(TalosContextOptions.Nodes)} holds an empty entry.", Parameter);
         }
 
-        if (options.ProxyUrl is { IsAbsoluteUri: false })
+        if (options.ProxyUrl is not null && !TryParseProxyUrl(options.ProxyUrl.OriginalString, out _))
         {
-            throw new ArgumentException($"{nameof(TalosContextOptions.ProxyUrl)} '{options.ProxyUrl}' is not an absolute URL.", Parameter);
+            throw new ArgumentException($"{nameof(TalosContextOptions.ProxyUrl)} '{options.ProxyUrl}' is not a proxy URL; write scheme://host:port, for example http://proxy:3128.", Parameter);
         }
 
         bool hasCertificate = !options.ClientCertificatePem.IsEmpty;
@@ -406,7 +407,7 @@ public sealed class TalosConfig
                 TalosCredentialField.Certificate => nameof(TalosContextOptions.ClientCertificatePem),
                 _ => nameof(TalosContextOptions.ClientKeyPem),
             };
-            throw new ArgumentException($"{property}: {e.Message}.", Parameter, e);
+            throw new ArgumentException($"{property}: {e.Message}.", Parameter, e.InnerException);
         }
 
         return new TalosConfigRawContext
@@ -424,6 +425,11 @@ public sealed class TalosConfig
             ProxyUrl = options.ProxyUrl?.OriginalString,
         };
     }
+
+    // On Unix, Uri takes "/path" as an absolute file URL; a proxy needs a scheme and a host.
+    private static bool TryParseProxyUrl(string text, [NotNullWhen(true)] out Uri? url) =>
+        Uri.TryCreate(text, UriKind.Absolute, out url) && !url.IsFile && !url.IsUnc && url.Host.Length > 0
+            && text.Contains("://", StringComparison.Ordinal);
 
     private static string? EncodeOptional(ReadOnlyMemory<byte> pem) => pem.IsEmpty ? null : Convert.ToBase64String(pem.Span);
 

@@ -248,7 +248,7 @@ internal static class TalosCredentials
 
         if (block.Label == Ed25519KeyLabel && algorithm != Ed25519Oid)
         {
-            throw new TalosCredentialException(field, $"is labelled '{Ed25519KeyLabel}' but holds a {DescribeAlgorithm(algorithm)} key");
+            throw new TalosCredentialException(field, $"is labelled '{Ed25519KeyLabel}' but holds a private key of type {DescribeAlgorithm(algorithm)}");
         }
 
         return algorithm switch
@@ -256,7 +256,7 @@ internal static class TalosCredentials
             Ed25519Oid => ImportEd25519(block),
             EcPublicKeyOid => ImportAsymmetric(block, "PKCS#8 EC", static der => ImportEc(static (k, d) => k.ImportPkcs8PrivateKey(d, out _), der)),
             RsaOid => ImportAsymmetric(block, "PKCS#8 RSA", static der => ImportRsa(static (k, d) => k.ImportPkcs8PrivateKey(d, out _), der)),
-            _ => throw new TalosCredentialException(field, $"holds a {DescribeAlgorithm(algorithm)} key; Talos client keys are Ed25519, ECDSA or RSA"),
+            _ => throw new TalosCredentialException(field, $"holds a private key of type {DescribeAlgorithm(algorithm)}; Talos client keys are Ed25519, ECDSA or RSA"),
         };
     }
 
@@ -378,14 +378,14 @@ internal static class TalosCredentials
         {
             throw new TalosCredentialException(
                 TalosCredentialField.Certificate,
-                $"holds a certificate with a {DescribeAlgorithm(algorithm)} public key; Talos client certificates are Ed25519, ECDSA or RSA");
+                $"holds a certificate whose public key is of type {DescribeAlgorithm(algorithm)}; Talos client certificates are Ed25519, ECDSA or RSA");
         }
 
         if (certificateType != key.Type)
         {
             throw new TalosCredentialException(
                 TalosCredentialField.Key,
-                $"the private key does not belong to the certificate in {names.Certificate}: the key is {key.Type} but the certificate's public key is {certificateType}; put the private key of this certificate in {names.Key}");
+                $"the private key does not belong to the certificate in {names.Certificate}: the key is {Describe(key.Type)} but the certificate's public key is {Describe(certificateType.Value)}; put the private key of this certificate in {names.Key}");
         }
 
         bool match = key.Type switch
@@ -449,6 +449,13 @@ internal static class TalosCredentials
     private static string Fingerprint(byte[] subjectPublicKeyInfo) =>
         Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo).AsSpan(0, 8)) + "…";
 
+    private static string Describe(TalosKeyType type) => type switch
+    {
+        TalosKeyType.Ed25519 => "Ed25519",
+        TalosKeyType.Ecdsa => "ECDSA",
+        _ => "RSA",
+    };
+
     private static string DescribeAlgorithm(string oid) => oid switch
     {
         Ed25519Oid => "Ed25519",
@@ -459,7 +466,7 @@ internal static class TalosCredentials
         "1.3.101.111" => "X448",
         "1.2.840.10040.4.1" => "DSA",
         "1.2.840.113549.1.1.10" => "RSA-PSS",
-        _ => $"unknown (OID {oid})",
+        _ => $"unknown ({oid})",
     };
 
     /// <summary>Splits decoded PEM text into blocks; at least one, each with a valid base64 body.</summary>
@@ -467,7 +474,7 @@ internal static class TalosCredentials
     {
         if (data.Length > 0 && data[0] == 0x30)
         {
-            throw new TalosCredentialException(field, "decodes to binary DER, not PEM text; base64-encode the PEM file (the text with -----BEGIN … -----END lines)");
+            throw new TalosCredentialException(field, "holds binary DER, not PEM text; base64-encode the PEM file (the text with -----BEGIN … -----END lines)");
         }
 
         string text;
@@ -477,13 +484,19 @@ internal static class TalosCredentials
         }
         catch (DecoderFallbackException e)
         {
-            throw new TalosCredentialException(field, "decodes to binary data, not PEM text", e);
+            throw new TalosCredentialException(field, "holds binary data, not PEM text", e);
         }
 
         var blocks = new List<PemBlock>();
         ReadOnlySpan<char> rest = text;
         while (PemEncoding.TryFind(rest, out PemFields fields))
         {
+            // TryFind skips a block it cannot read; text before the block it found must not hold one.
+            if (rest[..fields.Location.Start].Contains("-----BEGIN", StringComparison.Ordinal))
+            {
+                throw MalformedPem(field);
+            }
+
             string label = new(rest[fields.Label]);
             byte[] der = new byte[fields.DecodedDataLength];
             if (!Convert.TryFromBase64Chars(rest[fields.Base64Data], der, out int written) || written != der.Length)
@@ -497,16 +510,19 @@ internal static class TalosCredentials
 
         if (rest.Contains("-----BEGIN", StringComparison.Ordinal))
         {
-            throw new TalosCredentialException(field, "holds a malformed PEM block (a broken base64 body or a missing or mismatched -----END line)");
+            throw MalformedPem(field);
         }
 
         if (blocks.Count == 0)
         {
-            throw new TalosCredentialException(field, "decodes to text that is not PEM (no -----BEGIN … -----END block)");
+            throw new TalosCredentialException(field, "holds text that is not PEM (no -----BEGIN … -----END block)");
         }
 
         return blocks;
     }
+
+    private static TalosCredentialException MalformedPem(TalosCredentialField field) =>
+        new(field, "holds a malformed PEM block (a broken base64 body, or a missing or mismatched -----END line)");
 
     private sealed record PemBlock(string Label, byte[] Der);
 
