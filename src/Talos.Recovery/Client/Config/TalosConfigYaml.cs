@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -74,7 +75,7 @@ internal sealed class YamlTreeMapping(Mark start) : YamlTreeNode(start)
 /// to already-built nodes (no expansion, no cycles), duplicate keys refused as Go's yaml.v3 does, and <c>&lt;&lt;</c>
 /// merge keys applied as yaml.v3 applies them.
 /// </summary>
-internal static class TalosConfigYaml
+internal static partial class TalosConfigYaml
 {
     /// <summary>Deeper than any talosconfig (which needs 5 levels); deep enough for hand-written extras.</summary>
     public const int MaxDepth = 32;
@@ -236,11 +237,29 @@ internal static class TalosConfigYaml
 
     private static void EmitString(Emitter emitter, string value)
     {
-        // A plain scalar that YAML would read as null must be quoted to stay a string; the emitter quotes whatever
-        // else would not survive plain (leading '[', ': ', '#', …).
-        ScalarStyle style = value.Length == 0 || IsNullWord(value) ? ScalarStyle.SingleQuoted : ScalarStyle.Any;
+        // As yaml.v3 does: a string that a plain scalar would turn into null, a bool, a number or a timestamp (YAML 1.1
+        // or 1.2) is double-quoted, so every reader, typed or not, gets the string back. The emitter itself quotes
+        // what cannot be plain at all (leading '[', ': ', '#', …).
+        ScalarStyle style = value.Length == 0 || NonStringPlainScalar().IsMatch(value) ? ScalarStyle.DoubleQuoted : ScalarStyle.Any;
         emitter.Emit(new Scalar(AnchorName.Empty, TagName.Empty, value, style, isPlainImplicit: true, isQuotedImplicit: true));
     }
+
+    [GeneratedRegex(
+        """
+        ^(?:
+          ~|null|Null|NULL
+          |y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+          |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])*
+          |[-+]?0[xX][0-9a-fA-F_]+|[-+]?0o[0-7_]+|[-+]?0b[01_]+
+          |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+          |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+          |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+          |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt\ ].*)?
+          |<<|=
+        )$
+        """,
+        RegexOptions.IgnorePatternWhitespace | RegexOptions.CultureInvariant)]
+    private static partial Regex NonStringPlainScalar();
 
     private static void Push(Stack<OpenCollection> open, OpenCollection collection, ParsingEvent at)
     {

@@ -37,6 +37,49 @@ public class TalosConfigParseTests
     }
 
     [Test]
+    public void Parses_what_go_yaml_v3_writes_for_quoted_and_odd_strings()
+    {
+        // Output of yaml.v3 Marshal (the library talosctl writes talosconfig with) for a config with odd strings.
+        const string Yaml = """
+            context: 'ctx: with colon'
+            contexts:
+                bare:
+                    endpoints:
+                        - cp1
+                'ctx: with colon':
+                    endpoints:
+                        - 127.0.0.1:50001
+                        - '[::1]:50002'
+                    nodes:
+                        - "true"
+                        - '- n'
+                        - "010"
+                    auth:
+                        basic:
+                            username: "~"
+                            password: '#: [x] ''y'' "z" ünï'
+                    cluster: "null"
+                    proxy-url: http://p:3128
+
+            """;
+
+        TalosConfig config = TalosConfig.Parse(Yaml);
+        TalosContext context = config.GetContext();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.ContextNames, Is.EqualTo(new[] { "bare", "ctx: with colon" }));
+            Assert.That(context.Name, Is.EqualTo("ctx: with colon"));
+            Assert.That(context.Endpoints.Select(e => e.ToString()), Is.EqualTo(new[] { "127.0.0.1:50001", "[::1]:50002" }));
+            Assert.That(context.Nodes, Is.EqualTo(new[] { "true", "- n", "010" }));
+            Assert.That(context.BasicAuth!.Username, Is.EqualTo("~"));
+            Assert.That(context.BasicAuth.Password, Is.EqualTo("#: [x] 'y' \"z\" ünï"));
+            Assert.That(context.Cluster, Is.EqualTo("null"));
+            Assert.That(context.ProxyUrl, Is.EqualTo(new Uri("http://p:3128")));
+        });
+    }
+
+    [Test]
     public void Parses_hand_written_yaml_flow_lists_quotes_comments_and_two_space_indent()
     {
         TestIdentity identity = TalosTestPki.Ecdsa;

@@ -191,6 +191,20 @@ public class TalosConfigSaveTests
     }
 
     [Test]
+    public void Strings_that_would_read_as_other_types_are_double_quoted_as_yaml_v3_does()
+    {
+        var options = new TalosContextOptions { Endpoints = { "cp1" }, Nodes = { "true", "yes", "010", "1:20", "0x1F", "1.5", ".inf", "2024-01-01", "~", "10.5.0.2", "cp-1" } };
+
+        string yaml = TalosConfig.Create("c", options).ToYaml();
+
+        Assert.That(yaml, Does.Contain(
+            "        nodes:\n" +
+            "            - \"true\"\n            - \"yes\"\n            - \"010\"\n            - \"1:20\"\n            - \"0x1F\"\n" +
+            "            - \"1.5\"\n            - \".inf\"\n            - \"2024-01-01\"\n            - \"~\"\n" +
+            "            - 10.5.0.2\n            - cp-1\n"));
+    }
+
+    [Test]
     public void A_context_without_credentials_is_written_without_ca_crt_key()
     {
         string yaml = TalosConfig.Create("bare", new TalosContextOptions { Endpoints = { "cp1" } }).ToYaml();
