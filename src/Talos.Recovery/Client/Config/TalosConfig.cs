@@ -234,7 +234,7 @@ public sealed class TalosConfig
         }
 
         message.Append(". Set ").Append(TalosConfigLocator.ConfigVariable).Append(" to the file's path or pass the path explicitly. Nothing was created.");
-        throw new TalosConfigNotFoundException(message.ToString(), candidates.Select(c => c.Path).ToArray());
+        throw new TalosConfigNotFoundException(message.ToString(), null, candidates.Select(c => c.Path).ToArray());
     }
 
     private static string Source(string? path) => path is null ? "talosconfig" : $"talosconfig '{path}'";
@@ -312,7 +312,7 @@ public sealed class TalosConfig
             return new TalosContext(
                 raw.Name,
                 endpoints.AsReadOnly(),
-                raw.Nodes,
+                raw.Nodes.ToArray().AsReadOnly(),
                 caPem,
                 authorities,
                 identity,
@@ -463,7 +463,7 @@ public sealed class TalosConfig
 
             if (node is YamlTreeScalar { Value: null })
             {
-                return new TalosConfigRawContext { Name = name, Line = node.Start.Line };
+                return new TalosConfigRawContext { Name = name };
             }
 
             if (node is not YamlTreeMapping context)
@@ -477,7 +477,6 @@ public sealed class TalosConfig
             return new TalosConfigRawContext
             {
                 Name = name,
-                Line = node.Start.Line,
                 Target = ReadString(context["target"], name, prefix + ".target"),
                 Endpoints = ReadStringList(context["endpoints"], name, prefix + ".endpoints"),
                 Nodes = ReadStringList(context["nodes"], name, prefix + ".nodes"),

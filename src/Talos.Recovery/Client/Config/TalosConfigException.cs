@@ -44,10 +44,11 @@ public class TalosConfigNotFoundException : TalosConfigException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What was looked for and how to provide a talosconfig.</param>
+    /// <param name="path">The one file asked for; <see langword="null"/> when default locations were searched.</param>
     /// <param name="searchedPaths">The paths that were tried, in order.</param>
     /// <param name="innerException">The <see cref="FileNotFoundException"/> behind it, if any.</param>
-    public TalosConfigNotFoundException(string message, IReadOnlyList<string> searchedPaths, Exception? innerException = null)
-        : base(message, searchedPaths is { Count: 1 } ? searchedPaths[0] : null, null, null, innerException)
+    public TalosConfigNotFoundException(string message, string? path, IReadOnlyList<string> searchedPaths, Exception? innerException = null)
+        : base(message, path, null, null, innerException)
     {
         ArgumentNullException.ThrowIfNull(searchedPaths);
         SearchedPaths = searchedPaths;

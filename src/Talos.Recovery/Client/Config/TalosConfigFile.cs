@@ -48,7 +48,7 @@ internal static class TalosConfigFile
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new TalosConfigNotFoundException($"talosconfig '{path}' does not exist.", [path], e);
+            throw new TalosConfigNotFoundException($"talosconfig '{path}' does not exist.", path, [path], e);
         }
         catch (UnauthorizedAccessException e)
         {

@@ -37,9 +37,6 @@ internal sealed record TalosConfigRawContext
 
     public string? ProxyUrl { get; init; }
 
-    /// <summary>The line of the context's key in the file (1-based), or 0 when it was not read from YAML.</summary>
-    public long Line { get; init; }
-
     /// <summary>The name only: the synthesized record text would show the key and the password.</summary>
     public override string ToString() => $"talosconfig context {Name}";
 }

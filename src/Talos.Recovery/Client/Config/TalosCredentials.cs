@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Formats.Asn1;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -91,7 +93,7 @@ internal static class TalosCredentials
         TalosCertificateInfo leaf = certificates[0];
         using PrivateKey key = ParsePrivateKey(keyPem.Span, names);
         CheckKeyMatchesCertificate(key, leaf, names);
-        return new TalosClientIdentity(certificatePem, keyPem, key.Type, leaf, certificates.Skip(1).ToArray());
+        return new TalosClientIdentity(certificatePem, keyPem, key.Type, leaf, certificates.Skip(1).ToArray().AsReadOnly());
     }
 
     private static IReadOnlyList<TalosCertificateInfo> ParseCertificates(TalosCredentialField field, ReadOnlySpan<byte> pem, TalosCredentialNames names)
@@ -122,7 +124,7 @@ internal static class TalosCredentials
             }
         }
 
-        return result;
+        return result.AsReadOnly();
     }
 
     private static TalosCertificateInfo ReadCertificate(byte[] der)
@@ -138,8 +140,8 @@ internal static class TalosCredentials
             der);
     }
 
-    /// <summary>The subject's O values, in order, empty ones skipped (Talos certificates before roles had none).</summary>
-    private static string[] ReadOrganizations(byte[] name)
+    /// <summary>The subject's O values, in encoded order, empty ones skipped (Talos certificates before roles had none).</summary>
+    private static ReadOnlyCollection<string> ReadOrganizations(byte[] name)
     {
         var result = new List<string>();
         try
@@ -151,27 +153,41 @@ internal static class TalosCredentials
                 while (set.HasData)
                 {
                     AsnReader attribute = set.ReadSequence();
-                    string type = attribute.ReadObjectIdentifier();
-                    Asn1Tag tag = attribute.PeekTag();
-                    if (type != OrganizationOid || tag.TagClass != TagClass.Universal)
-                    {
-                        continue;
-                    }
-
-                    string value = attribute.ReadCharacterString((UniversalTagNumber)tag.TagValue);
-                    if (value.Length > 0)
+                    if (attribute.ReadObjectIdentifier() == OrganizationOid && TryReadDirectoryString(attribute.ReadEncodedValue(), out string? value) && value.Length > 0)
                     {
                         result.Add(value);
                     }
                 }
             }
         }
-        catch (Exception e) when (e is AsnContentException or ArgumentException)
+        catch (AsnContentException)
         {
-            // .NET accepted the certificate; an O value in an exotic string type is not a Talos role.
+            // .NET accepted the certificate, so its name is DER; keep what was read.
         }
 
-        return result.ToArray();
+        return result.AsReadOnly();
+    }
+
+    /// <summary>Reads a DirectoryString (UTF8String, PrintableString, …); <see langword="false"/> for other encodings.</summary>
+    private static bool TryReadDirectoryString(ReadOnlyMemory<byte> encoded, [NotNullWhen(true)] out string? value)
+    {
+        value = null;
+        try
+        {
+            var reader = new AsnReader(encoded, AsnEncodingRules.DER);
+            Asn1Tag tag = reader.PeekTag();
+            if (tag.TagClass != TagClass.Universal)
+            {
+                return false;
+            }
+
+            value = reader.ReadCharacterString((UniversalTagNumber)tag.TagValue);
+            return true;
+        }
+        catch (Exception e) when (e is AsnContentException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static PrivateKey ParsePrivateKey(ReadOnlySpan<byte> pem, TalosCredentialNames names)

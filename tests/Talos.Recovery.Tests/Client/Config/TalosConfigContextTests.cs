@@ -141,6 +141,23 @@ public class TalosConfigContextTests
     }
 
     [Test]
+    public void The_lists_of_a_context_cannot_be_changed_through_a_cast()
+    {
+        TestIdentity identity = TalosTestPki.Ecdsa;
+        TalosConfig config = TalosConfig.Parse(TalosConfigText.Single("c", identity, ["cp1"], ["n1"]));
+        TalosContext context = config.GetContext();
+
+        Assert.Multiple(() =>
+        {
+            Assert.Throws<NotSupportedException>(() => ((IList<string>)context.Nodes)[0] = "x");
+            Assert.Throws<NotSupportedException>(() => ((IList<TalosEndpoint>)context.Endpoints)[0] = TalosEndpoint.Parse("evil"));
+            Assert.Throws<NotSupportedException>(() => ((IList<TalosCertificateInfo>)context.CertificateAuthorities).Clear());
+            Assert.Throws<NotSupportedException>(() => ((IList<string>)context.ClientIdentity!.Roles)[0] = "os:admin");
+            Assert.Throws<NotSupportedException>(() => ((IList<string>)config.ContextNames).Clear());
+        });
+    }
+
+    [Test]
     public void GetContext_with_an_empty_name_is_an_argument_mistake() =>
         Assert.Throws<ArgumentException>(() => TwoContexts("lab").GetContext(string.Empty));
 

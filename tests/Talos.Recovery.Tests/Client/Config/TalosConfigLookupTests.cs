@@ -167,6 +167,7 @@ public class TalosConfigLookupTests
         Assert.Multiple(() =>
         {
             Assert.That(error.SearchedPaths, Is.EqualTo(new[] { configured, HomeConfig, _serviceAccount }));
+            Assert.That(error.Path, Is.Null);
             Assert.That(error.Message, Is.EqualTo(
                 $"No talosconfig found; looked at {configured} ($TALOSCONFIG), {HomeConfig} (home directory), {_serviceAccount} (Talos service account). Set TALOSCONFIG to the file's path or pass the path explicitly. Nothing was created."));
             Assert.That(Snapshot(), Is.EqualTo(before));
