@@ -11,7 +11,7 @@ internal static partial class EtcdSnapshotCommands
 {
     private static readonly CliArgument File = new("FILE", "where to write the snapshot (written as FILE.part, verified, then renamed)");
 
-    private static readonly CliOption Endpoints = new("endpoints", null, "etcd client endpoints, comma-separated (https://10.0.0.2:2379 or host:port)", "urls") { Repeatable = true, SplitCommas = true };
+    private static readonly CliOption Endpoints = new("endpoints", null, "etcd client endpoints, tried in order (https://10.0.0.2:2379 or host:port)", "urls") { Repeatable = true, SplitCommas = true };
 
     private static readonly CliOption CaCert = new("cacert", null, "verify the servers' certificates with this CA bundle (PEM)", "file");
 
