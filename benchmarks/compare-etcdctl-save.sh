@@ -53,7 +53,7 @@ for _ in $(seq 1 120); do
   kill -0 "$etcd_pid" 2>/dev/null || { tail -20 "$tmp/etcd.log" >&2; exit 1; }
   sleep 0.5
 done
-etcdctl --endpoints "$client" endpoint health >/dev/null || { tail -20 "$tmp/etcd.log" >&2; exit 1; }
+etcdctl --endpoints "$client" endpoint health >/dev/null 2>&1 || { tail -20 "$tmp/etcd.log" >&2; exit 1; }
 echo "etcd: $(etcd --version | head -1), $client"
 echo "etcdctl: $(etcdctl version | head -1)"
 
