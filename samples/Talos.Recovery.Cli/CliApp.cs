@@ -104,9 +104,11 @@ public static class CliApp
             Description = """
                 talos-recovery backs up etcd and recovers Talos Linux control planes.
                 Snapshot commands work offline on snapshot files and print what etcdctl prints, without its crashes.
+                `etcd snapshot save` takes a snapshot from etcd directly, as `etcdctl snapshot save` does.
                 """,
         };
         root.Add(SnapshotCommands.Create());
+        root.Add(EtcdSnapshotCommands.Create());
         root.Add(VersionCommand.Create());
         return root;
     }
