@@ -13,13 +13,13 @@ namespace Talos.Recovery.Snapshots;
 internal struct EtcdStatusVisitor : IBoltVisitor
 {
     private readonly BoltProblemSink _sink;
-    private readonly LiveKeySet _liveKeys;
+    private readonly LiveKeySet? _liveKeys;
     private readonly EtcdInspectionCollector? _inspection;
     private Crc32C _crc;
     private EtcdBucket _current;
     private SnapshotBucketCounter? _currentCounter;
 
-    public EtcdStatusVisitor(BoltProblemSink sink, LiveKeySet liveKeys, EtcdInspectionCollector? inspection)
+    public EtcdStatusVisitor(BoltProblemSink sink, LiveKeySet? liveKeys, EtcdInspectionCollector? inspection)
     {
         _sink = sink;
         _liveKeys = liveKeys;
@@ -139,12 +139,12 @@ internal struct EtcdStatusVisitor : IBoltVisitor
         var userKeyOffset = keyOffset + key.Length + userKeyStart;
         if (tombstone)
         {
-            _liveKeys.Remove(userKey);
+            _liveKeys?.Remove(userKey);
             _inspection?.OnTombstone();
         }
         else
         {
-            _liveKeys.Add(userKey, userKeyOffset);
+            _liveKeys?.Add(userKey, userKeyOffset);
         }
     }
 

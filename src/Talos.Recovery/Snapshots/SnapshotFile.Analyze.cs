@@ -79,7 +79,7 @@ public sealed partial class SnapshotFile
                 sink.Error(BoltProblemCode.TrailerLengthMismatch, null, databaseLength, string.Create(CultureInfo.InvariantCulture, $"the database part of this streamed snapshot is {databaseLength} bytes, but its high-water mark says {layout.HighWaterMark} pages of {layout.PageSize} bytes"));
             }
 
-            var liveKeys = new LiveKeySet(database);
+            var liveKeys = options.CountLiveKeys || inspect ? new LiveKeySet(database) : null;
             var collector = inspect ? new EtcdInspectionCollector() : null;
             var visitor = new EtcdStatusVisitor(sink, liveKeys, collector);
             var checker = new BoltChecker(database, layout, sink);
@@ -93,7 +93,7 @@ public sealed partial class SnapshotFile
                     visitor.Revision,
                     visitor.TotalKey,
                     (long)layout.HighWaterMark * layout.PageSize,
-                    liveKeys.Count,
+                    liveKeys?.Count,
                     ParseStorageVersion(visitor.RawStorageVersion));
             }
 
@@ -133,7 +133,7 @@ public sealed partial class SnapshotFile
                 return (verification, null);
             }
 
-            return (verification, BuildInspection(verification, layout, checker.Stats, collector, liveKeys, database));
+            return (verification, BuildInspection(verification, layout, checker.Stats, collector, liveKeys!, database));
         }
         finally
         {

@@ -65,8 +65,17 @@ public sealed partial class SnapshotFile : IDisposable
     /// check fails, <see cref="SnapshotFormatException"/> when the file is not a bbolt database.
     /// </summary>
     public SnapshotStatus GetStatus(CancellationToken cancellationToken = default)
+        => GetStatus(new SnapshotVerifyOptions(), cancellationToken);
+
+    /// <summary>
+    /// Computes the status as <see cref="GetStatus(CancellationToken)"/> does, with options: whether to count etcd 3.6's
+    /// live keys and how many problems to record. The trailer is ignored whatever <see cref="SnapshotVerifyOptions.SkipHashCheck"/> says.
+    /// </summary>
+    public SnapshotStatus GetStatus(SnapshotVerifyOptions options, CancellationToken cancellationToken = default)
     {
-        var result = Analyze(new SnapshotVerifyOptions { SkipHashCheck = true }, computeSha256: false, inspect: false, cancellationToken).Verification;
+        ArgumentNullException.ThrowIfNull(options);
+        var statusOptions = new SnapshotVerifyOptions { SkipHashCheck = true, CountLiveKeys = options.CountLiveKeys, MaxProblems = options.MaxProblems };
+        var result = Analyze(statusOptions, computeSha256: false, inspect: false, cancellationToken).Verification;
         if (!result.IsValid || result.Status is null)
         {
             throw IntegrityFailure(result);

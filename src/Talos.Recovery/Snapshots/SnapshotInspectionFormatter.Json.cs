@@ -44,7 +44,10 @@ public static partial class SnapshotInspectionFormatter
             writer.WriteNumber("revision", status.Revision);
             writer.WriteNumber("totalKey", status.TotalKey);
             writer.WriteNumber("totalSize", status.TotalSize);
-            writer.WriteNumber("liveKeyCount", status.LiveKeyCount);
+            if (status.LiveKeyCount is { } liveKeys)
+            {
+                writer.WriteNumber("liveKeyCount", liveKeys);
+            }
             writer.WriteString("storageVersion", status.StorageVersion);
             writer.WriteEndObject();
         }

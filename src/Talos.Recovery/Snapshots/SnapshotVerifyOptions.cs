@@ -11,6 +11,14 @@ public sealed class SnapshotVerifyOptions
     public bool SkipHashCheck { get; set; }
 
     /// <summary>
+    /// Count etcd 3.6's live keys (<see cref="SnapshotStatus.LiveKeyCount"/>). Exact, but it keeps 16 bytes per live
+    /// key while the file is read; when <see langword="false"/> the count is <see langword="null"/> and memory does not
+    /// grow with the number of keys. Inspection always counts (it groups live keys by resource).
+    /// Default: <see langword="true"/>.
+    /// </summary>
+    public bool CountLiveKeys { get; set; } = true;
+
+    /// <summary>
     /// The most problems recorded; further ones are only counted. Default: 1000. Must be at least 1.
     /// </summary>
     public int MaxProblems
