@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Security;
+
+namespace Talos.Recovery.Client.Transport;
+
+/// <summary>
+/// The plaintext <see cref="Stream"/> handed to <c>SocketsHttpHandler</c> for a BouncyCastle TLS connection: reads
+/// come from the engine's pipe (filled by its one read loop), writes are encrypted and flushed by the engine.
+/// Failures surface as <see cref="IOException"/> whose inner exception is the <see cref="TalosTlsException"/> when
+/// TLS was the cause.
+/// </summary>
+internal sealed class BcTlsClientStream : Stream
+{
+    private readonly BcTlsEngine _engine;
+    private readonly Stream _network;
+    private int _disposed;
+
+    public BcTlsClientStream(BcTlsEngine engine, Stream network)
+    {
+        _engine = engine;
+        _network = network;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        PipeReader input = _engine.Input;
+        ReadResult result;
+        try
+        {
+            result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (TalosTlsException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+
+        ReadOnlySequence<byte> data = result.Buffer;
+        if (buffer.IsEmpty)
+        {
+            // A zero-byte read only waits for data (HTTP/2 uses it to avoid holding a buffer while idle).
+            input.AdvanceTo(data.Start);
+            return 0;
+        }
+
+        int count = (int)Math.Min(buffer.Length, data.Length);
+        data.Slice(0, count).CopyTo(buffer.Span);
+        input.AdvanceTo(data.GetPosition(count));
+        return count;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _engine.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TalosTlsException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask; // every write is flushed
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _engine.DisposeAsync().ConfigureAwait(false);
+            await _engine.Input.CompleteAsync().ConfigureAwait(false);
+            await _network.DisposeAsync().ConfigureAwait(false);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>
+/// Wraps the <see cref="SslStream"/> of an ECDSA/RSA connection so that a TLS alert arriving after the handshake (a
+/// refused client certificate under TLS 1.3) surfaces as <see cref="IOException"/> with a
+/// <see cref="TalosTlsException"/> inside, as on the BouncyCastle path.
+/// </summary>
+internal sealed class SslTlsClientStream : Stream
+{
+    private readonly SslStream _inner;
+    private readonly Func<Exception, Exception?> _mapAlert;
+
+    public SslTlsClientStream(SslStream inner, Func<Exception, Exception?> mapAlert)
+    {
+        _inner = inner;
+        _mapAlert = mapAlert;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (_mapAlert(ex) is { } mapped)
+        {
+            throw new IOException(mapped.Message, mapped);
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (_mapAlert(ex) is { } mapped)
+        {
+            throw new IOException(mapped.Message, mapped);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+
+    public override void Flush() => _inner.Flush();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override ValueTask DisposeAsync() => _inner.DisposeAsync();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
