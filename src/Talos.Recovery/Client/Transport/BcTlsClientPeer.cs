@@ -98,58 +98,17 @@ internal sealed class BcTlsClientPeer : DefaultTlsClient
             return null;
         }
 
-        bool tls13 = TlsUtilities.IsTlsV13(m_context);
-        SignatureAndHashAlgorithm? algorithm = SelectSignatureAlgorithm(key.Kind, tls13, request.SupportedSignatureAlgorithms);
-        if (algorithm is null)
-        {
-            return null;
-        }
-
-        TlsCertificate[] certificates = chain.Select(der => _crypto.CreateCertificate(CertificateType.X509, der)).ToArray();
-        Certificate certificate = tls13
-            ? new Certificate(request.GetCertificateRequestContext(), certificates.Select(c => new CertificateEntry(c, null)).ToArray())
-            : new Certificate(certificates);
-        ClientCertificateSent = true;
-        return new BcDefaultTlsCredentialedSigner(new TlsCryptoParameters(m_context), _crypto, key.Key, certificate, algorithm);
-    }
-
-    /// <summary>The signature scheme for a key kind, if the server accepts it.</summary>
-    internal static SignatureAndHashAlgorithm? SelectSignatureAlgorithm(TlsKeyKind kind, bool tls13, IList<SignatureAndHashAlgorithm>? offered)
-    {
-        SignatureAndHashAlgorithm[] candidates = kind switch
-        {
-            TlsKeyKind.Ed25519 => [SignatureAndHashAlgorithm.ed25519],
-            TlsKeyKind.Ecdsa =>
-            [
-                SignatureAndHashAlgorithm.GetInstance(HashAlgorithm.sha256, SignatureAlgorithm.ecdsa),
-                SignatureAndHashAlgorithm.GetInstance(HashAlgorithm.sha384, SignatureAlgorithm.ecdsa),
-            ],
-            _ => tls13
-                ? [SignatureAndHashAlgorithm.rsa_pss_rsae_sha256, SignatureAndHashAlgorithm.rsa_pss_rsae_sha384]
-                : [SignatureAndHashAlgorithm.rsa_pss_rsae_sha256, SignatureAndHashAlgorithm.GetInstance(HashAlgorithm.sha256, SignatureAlgorithm.rsa)],
-        };
-        foreach (SignatureAndHashAlgorithm candidate in candidates)
-        {
-            if (offered is null || offered.Contains(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        TlsCredentialedSigner? signer = BcTlsCredentials.CreateSigner(
+            m_context, _crypto, chain, key, request.GetCertificateRequestContext(), request.SupportedSignatureAlgorithms);
+        ClientCertificateSent = signer is not null;
+        return signer;
     }
 
     private sealed class Authentication(BcTlsClientPeer owner) : TlsAuthentication
     {
         public void NotifyServerCertificate(TlsServerCertificate serverCertificate)
         {
-            TlsCertificate[] list = serverCertificate.Certificate?.GetCertificateList() ?? [];
-            var chain = new List<byte[]>(list.Length);
-            foreach (TlsCertificate certificate in list)
-            {
-                chain.Add(certificate.GetEncoded());
-            }
-
+            List<byte[]> chain = BcTlsCredentials.GetChain(serverCertificate.Certificate);
             if (owner._settings.Verifier is not { } verifier)
             {
                 return; // InsecureSkipVerify: logged when the transport was created and per connection.
