@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.Tls;
@@ -82,6 +83,7 @@ internal sealed class TalosTlsConnectionMiddleware
         var tlsFeature = new TlsFeature(client);
         context.Features.Set<ITalosClientIdentity>(client);
         context.Features.Set<ITlsConnectionFeature>(tlsFeature);
+        context.Features.Set<ITlsApplicationProtocolFeature>(tlsFeature);
 
         var outbound = new Pipe(new PipeOptions(useSynchronizationContext: false));
         context.Transport = new DuplexPipe(engine.Input, outbound.Writer);
@@ -149,8 +151,8 @@ internal sealed class TalosTlsConnectionMiddleware
         public PipeWriter Output { get; } = output;
     }
 
-    /// <summary>Kestrel's view of the TLS connection: the client certificate (public part; Ed25519 loads without a key).</summary>
-    private sealed class TlsFeature(ClientIdentity client) : ITlsConnectionFeature, IDisposable
+    /// <summary>Kestrel's view of the TLS connection: the client certificate (public part; Ed25519 loads without a key) and ALPN.</summary>
+    private sealed class TlsFeature(ClientIdentity client) : ITlsConnectionFeature, ITlsApplicationProtocolFeature, IDisposable
     {
         private X509Certificate2? _certificate = X509CertificateLoader.LoadCertificate(client.Certificate);
 
@@ -159,6 +161,8 @@ internal sealed class TalosTlsConnectionMiddleware
             get => _certificate;
             set => _certificate = value;
         }
+
+        public ReadOnlyMemory<byte> ApplicationProtocol { get; } = "h2"u8.ToArray();
 
         public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(_certificate);
 

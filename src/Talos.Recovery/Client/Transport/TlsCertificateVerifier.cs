@@ -147,7 +147,7 @@ internal sealed class TlsCertificateVerifier : IDisposable
     public static IReadOnlyList<string> GetOrganizations(X509Certificate2 certificate)
     {
         var values = new List<string>();
-        foreach (X500RelativeDistinguishedName rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
+        foreach (X500RelativeDistinguishedName rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames(reversed: false))
         {
             if (rdn.GetSingleElementType().Value == "2.5.4.10" && rdn.GetSingleElementValue() is { Length: > 0 } value)
             {

@@ -124,6 +124,10 @@ internal sealed class SslTlsClientStream : Stream
     private readonly SslStream _inner;
     private readonly Func<Exception, Exception?> _mapAlert;
 
+    // The first TLS failure seen: HTTP/2 reads and writes concurrently, and once the read that met the alert has
+    // failed the connection is torn down, so the other side meets only ObjectDisposedException; it reports this.
+    private volatile Exception? _failure;
+
     public SslTlsClientStream(SslStream inner, Func<Exception, Exception?> mapAlert)
     {
         _inner = inner;
@@ -146,7 +150,7 @@ internal sealed class SslTlsClientStream : Stream
         {
             return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (_mapAlert(ex) is { } mapped)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException && Map(ex) is { } mapped)
         {
             throw new IOException(mapped.Message, mapped);
         }
@@ -158,7 +162,7 @@ internal sealed class SslTlsClientStream : Stream
         {
             await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (_mapAlert(ex) is { } mapped)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException && Map(ex) is { } mapped)
         {
             throw new IOException(mapped.Message, mapped);
         }
@@ -173,6 +177,22 @@ internal sealed class SslTlsClientStream : Stream
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    private Exception? Map(Exception exception)
+    {
+        if (_failure is { } known)
+        {
+            return known;
+        }
+
+        if (exception is IOException && _mapAlert(exception) is { } mapped)
+        {
+            _failure = mapped;
+            return mapped;
+        }
+
+        return null;
+    }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
