@@ -17,6 +17,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -103,7 +104,19 @@ func serve(server *http2.Server, conn *tls.Conn, handler http.Handler) {
 		log.Printf("client %s did not negotiate h2", conn.RemoteAddr())
 		return
 	}
-	server.ServeConn(conn, &http2.ServeConnOpts{Handler: handler})
+	// Go's HTTP/2 server sets r.TLS only for ":scheme https"; Talos.Recovery's client sends "http" over its own TLS
+	// (grpc-go, which apid uses, ignores the scheme), so the handlers read the connection state from the context.
+	ctx := context.WithValue(context.Background(), tlsStateKey{}, conn.ConnectionState())
+	server.ServeConn(conn, &http2.ServeConnOpts{Handler: handler, Context: ctx})
+}
+
+type tlsStateKey struct{}
+
+func tlsState(r *http.Request) *tls.ConnectionState {
+	if state, ok := r.Context().Value(tlsStateKey{}).(tls.ConnectionState); ok {
+		return &state
+	}
+	return r.TLS
 }
 
 // verifyExtKeyUsage is apid's extra rule: every non-CA certificate of every verified chain must have ExtKeyUsage
@@ -123,11 +136,12 @@ func verifyExtKeyUsage(_ [][]byte, verifiedChains [][]*x509.Certificate) error {
 }
 
 func roles(r *http.Request) []string {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+	state := tlsState(r)
+	if state == nil || len(state.PeerCertificates) == 0 {
 		return nil
 	}
 	var result []string
-	for _, o := range r.TLS.PeerCertificates[0].Subject.Organization {
+	for _, o := range state.PeerCertificates[0].Subject.Organization {
 		if o != "" {
 			result = append(result, o)
 		}
@@ -136,18 +150,21 @@ func roles(r *http.Request) []string {
 }
 
 func describe(w http.ResponseWriter, r *http.Request) {
+	state := tlsState(r)
+	if state == nil {
+		http.Error(w, "no TLS state", http.StatusInternalServerError)
+		return
+	}
 	version := "unknown"
-	if r.TLS != nil {
-		switch r.TLS.Version {
-		case tls.VersionTLS13:
-			version = "TLS1.3"
-		case tls.VersionTLS12:
-			version = "TLS1.2"
-		}
+	switch state.Version {
+	case tls.VersionTLS13:
+		version = "TLS1.3"
+	case tls.VersionTLS12:
+		version = "TLS1.2"
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprintf(w, "proto=%s tls=%s alpn=%s sni=%s roles=%s path=%s\n",
-		r.Proto, version, r.TLS.NegotiatedProtocol, r.TLS.ServerName, strings.Join(roles(r), ","), r.URL.Path)
+		r.Proto, version, state.NegotiatedProtocol, state.ServerName, strings.Join(roles(r), ","), r.URL.Path)
 }
 
 func proxyTo(target *url.URL) http.Handler {

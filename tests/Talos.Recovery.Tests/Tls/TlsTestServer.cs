@@ -88,7 +88,7 @@ internal sealed class TlsTestServer : IAsyncDisposable
                 .Where(rdn => rdn.GetSingleElementType().Value == "2.5.4.10").Select(rdn => rdn.GetSingleElementValue()));
         context.Response.ContentType = "text/plain";
         return context.Response.WriteAsync(
-            $"roles={roles};tls={identity?.TlsVersion ?? "kestrel"};protocol={context.Request.Protocol};scheme={context.Request.Scheme};cert={(certificate is null ? "none" : "present")}");
+            $"roles={roles};tls={identity?.TlsVersion ?? "kestrel"};protocol={context.Request.Protocol};scheme={context.Request.Scheme};cert={(certificate is null ? "none" : "present")};talos-role={string.Join(",", context.Request.Headers["talos-role"].ToArray())}");
     }
 
     private static async Task UnaryAsync(HttpContext context)

@@ -39,6 +39,7 @@ internal sealed class BcTlsEngine : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Pipe _inbound = new(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
     private readonly CancellationTokenSource _readCancellation = new();
+    private readonly TaskCompletionSource _readEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _readLoop = Task.CompletedTask;
     private volatile Exception? _failure;
     private int _disposed;
@@ -224,10 +225,24 @@ internal sealed class BcTlsEngine : IAsyncDisposable
         {
         }
 
-        await _transport.Output.CompleteAsync().ConfigureAwait(false);
-        await _transport.Input.CompleteAsync().ConfigureAwait(false);
-        await _inbound.Writer.CompleteAsync().ConfigureAwait(false);
+        // Completing a stream-backed writer flushes what is still buffered (an alert that could not be sent), which
+        // throws on a dead socket: disposal never throws, so the caller's real failure is the one reported.
+        await CompleteQuietlyAsync(() => _transport.Output.CompleteAsync()).ConfigureAwait(false);
+        await CompleteQuietlyAsync(() => _transport.Input.CompleteAsync()).ConfigureAwait(false);
+        await CompleteQuietlyAsync(() => _inbound.Writer.CompleteAsync()).ConfigureAwait(false);
         _readCancellation.Dispose();
+    }
+
+    private static async ValueTask CompleteQuietlyAsync(Func<ValueTask> complete)
+    {
+        try
+        {
+            await complete().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            // The connection is gone; nothing more to tell anyone.
+        }
     }
 
     private async Task ReadLoopAsync()
@@ -296,6 +311,7 @@ internal sealed class BcTlsEngine : IAsyncDisposable
         {
             failure = _mapFailure(ex);
             _failure = failure;
+            _readEnded.TrySetResult();
             try
             {
                 await DeliverApplicationDataAsync().ConfigureAwait(false);
@@ -308,6 +324,7 @@ internal sealed class BcTlsEngine : IAsyncDisposable
             await TrySendQueuedOutputAsync().ConfigureAwait(false);
         }
 
+        _readEnded.TrySetResult();
         await _inbound.Writer.CompleteAsync(failure).ConfigureAwait(false);
     }
 
@@ -445,8 +462,8 @@ internal sealed class BcTlsEngine : IAsyncDisposable
     {
         if (_failure is null)
         {
-            Task finished = await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
-            _ = finished;
+            // The alert is usually already in the socket's receive buffer; give the read loop a moment to find it.
+            await Task.WhenAny(_readEnded.Task, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
         }
 
         if (_failure is { } failure)
