@@ -46,6 +46,17 @@ internal sealed class ApidStandIn : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the stand-in has logged a line containing <paramref name="text"/> (stderr is read asynchronously).</summary>
+    public async Task<string> WaitForErrorAsync(string text)
+    {
+        for (int attempt = 0; attempt < 50 && !Errors.Contains(text, StringComparison.Ordinal); attempt++)
+        {
+            await Task.Delay(100);
+        }
+
+        return Errors;
+    }
+
     /// <summary>Builds the stand-in if needed (or fails/ignores the test when Go is missing) and starts it.</summary>
     public static async Task<ApidStandIn> StartAsync(TalosCertificate serverCertificate, TalosCertificateAuthority clientCa, Uri? backend = null)
     {
