@@ -222,13 +222,10 @@ internal sealed class TlsCertificateVerifier : IDisposable
             : (flags & X509ChainStatusFlags.NotTimeValid) != 0 ? TlsAlert.CertificateExpired
             : TlsAlert.BadCertificate;
         string detail = parts.Count == 0 ? "unknown chain error" : string.Join("; ", parts);
-        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
+        if ((flags & X509ChainStatusFlags.NotTimeValid) != 0 && chain.ChainElements.Count > 0)
         {
-            X509Certificate2 leaf = chain.ChainElements.Count > 0 ? chain.ChainElements[0].Certificate : null!;
-            if (leaf is not null)
-            {
-                detail += $" (leaf valid {leaf.NotBefore.ToUniversalTime():u} to {leaf.NotAfter.ToUniversalTime():u})";
-            }
+            X509Certificate2 leaf = chain.ChainElements[0].Certificate;
+            detail += $" (valid from {leaf.NotBefore.ToUniversalTime():u} to {leaf.NotAfter.ToUniversalTime():u})";
         }
 
         return (alert, detail);

@@ -163,27 +163,30 @@ internal static class TlsPem
             throw new FormatException($"The {label} block cannot be decoded: {ex.Message}", ex);
         }
 
+        AsymmetricKeyParameter key;
         try
         {
-            AsymmetricKeyParameter key = PrivateKeyFactory.CreateKey(pkcs8);
-            TlsKeyKind kind = key switch
-            {
-                Ed25519PrivateKeyParameters => TlsKeyKind.Ed25519,
-                ECPrivateKeyParameters => TlsKeyKind.Ecdsa,
-                RsaKeyParameters => TlsKeyKind.Rsa,
-                _ => throw new FormatException($"The {label} block holds a {key.GetType().Name}; only Ed25519, ECDSA and RSA keys are supported."),
-            };
-            if (!key.IsPrivate)
-            {
-                throw new FormatException($"The {label} block holds no private key.");
-            }
-
-            return new TlsPrivateKey(kind, pkcs8, key);
+            key = PrivateKeyFactory.CreateKey(pkcs8);
         }
-        catch (Exception ex) when (ex is not FormatException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or SecurityUtilityException or Org.BouncyCastle.Asn1.Asn1Exception)
         {
             CryptographicOperations.ZeroMemory(pkcs8);
             throw new FormatException($"The {label} block is not a valid PKCS#8 private key.", ex);
         }
+
+        TlsKeyKind? kind = key switch
+        {
+            Ed25519PrivateKeyParameters => TlsKeyKind.Ed25519,
+            ECPrivateKeyParameters => TlsKeyKind.Ecdsa,
+            RsaKeyParameters { IsPrivate: true } => TlsKeyKind.Rsa,
+            _ => null,
+        };
+        if (kind is null)
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+            throw new FormatException($"The {label} block holds a {key.GetType().Name}; only Ed25519, ECDSA and RSA private keys are supported.");
+        }
+
+        return new TlsPrivateKey(kind.Value, pkcs8, key);
     }
 }
