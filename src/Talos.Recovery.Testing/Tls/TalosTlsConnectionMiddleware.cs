@@ -85,6 +85,7 @@ internal sealed class TalosTlsConnectionMiddleware
         context.Features.Set<ITlsConnectionFeature>(tlsFeature);
         context.Features.Set<ITlsApplicationProtocolFeature>(tlsFeature);
 
+        engine.StartReadLoop();
         var outbound = new Pipe(new PipeOptions(useSynchronizationContext: false));
         context.Transport = new DuplexPipe(engine.Input, outbound.Writer);
         Task pump = PumpOutputAsync(outbound.Reader, engine);

@@ -8,7 +8,8 @@ namespace Talos.Recovery.Client.Transport;
 
 /// <summary>
 /// Drives a BouncyCastle <see cref="TlsProtocol"/> in non-blocking mode over a pipe of ciphertext (a socket, or
-/// Kestrel's transport) and exposes the plaintext as a <see cref="PipeReader"/> plus <c>WriteAsync</c>.
+/// Kestrel's transport): plaintext comes out through <c>ReadAsync</c> (pull) or the <see cref="Input"/> pipe (push),
+/// and goes in through <c>WriteAsync</c>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,13 +18,15 @@ namespace Talos.Recovery.Client.Transport;
 /// turns bytes into bytes under one short lock (<see cref="_sync"/>), and all I/O is asynchronous outside it:
 /// </para>
 /// <list type="bullet">
-/// <item>One read loop owns the ciphertext input: it offers what arrives to BC and moves the decrypted application
-/// data into <see cref="Input"/> (a <see cref="Pipe"/>, whose pause threshold gives back-pressure).</item>
+/// <item>One reader owns the ciphertext input and offers what arrives to BC: the consumer's own <c>ReadAsync</c>
+/// call (the client: HTTP/2 has exactly one reader, so no thread hop per read), or a read loop that moves the
+/// decrypted data into <see cref="Input"/>, a <see cref="Pipe"/> whose pause threshold gives back-pressure
+/// (Kestrel, which wants a <see cref="PipeReader"/>).</item>
 /// <item>Writes are serialised by <see cref="_writeLock"/>: encrypt under the lock, then flush once. Everything BC
 /// has queued (a whole handshake flight, or an alert) leaves in that one flush, in order.</item>
 /// <item>The TLS alert that ended the connection (received or sent) is kept in <see cref="Alerts"/>, so the
 /// failure a reader or writer sees names it (under TLS 1.3 a refused client certificate shows up only there, on the
-/// first read after the handshake).</item>
+/// first read after the handshake). A write that fails first waits briefly for the reader's verdict.</item>
 /// </list>
 /// Compiled into Talos.Recovery and Talos.Recovery.Testing (shared source).
 /// </remarks>
@@ -41,6 +44,7 @@ internal sealed class BcTlsEngine : IAsyncDisposable
     private readonly CancellationTokenSource _readCancellation = new();
     private readonly TaskCompletionSource _readEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _readLoop = Task.CompletedTask;
+    private bool _readCompleted;
     private volatile Exception? _failure;
     private int _disposed;
 
@@ -60,12 +64,12 @@ internal sealed class BcTlsEngine : IAsyncDisposable
     /// <summary>The alerts received and sent on this connection.</summary>
     public TlsConnectionRecord Alerts { get; }
 
-    /// <summary>The decrypted data from the peer. Fails with the mapped exception when the connection fails.</summary>
+    /// <summary>The decrypted data from the peer in push mode (<see cref="StartReadLoop"/>). Fails with the mapped exception when the connection fails.</summary>
     public PipeReader Input => _inbound.Reader;
 
     /// <summary>
     /// Runs the handshake: <paramref name="start"/> calls <c>Connect</c>/<c>Accept</c> on the protocol, then flights are
-    /// exchanged until BC reports the handshake complete. Starts the read loop on success.
+    /// exchanged until BC reports the handshake complete.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="Exception">Whatever the failure mapper makes of a TLS or I/O failure.</exception>
@@ -97,16 +101,27 @@ internal sealed class BcTlsEngine : IAsyncDisposable
                     throw new EndOfStreamException("The peer closed the connection during the TLS handshake.");
                 }
 
+                SequencePosition consumed = buffer.Start;
                 try
                 {
-                    Offer(buffer);
+                    consumed = Offer(buffer);
                 }
                 finally
                 {
-                    _transport.Input.AdvanceTo(buffer.End);
+                    _transport.Input.AdvanceTo(consumed, buffer.End);
                 }
 
                 await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
+                if (result.IsCompleted)
+                {
+                    lock (_sync)
+                    {
+                        if (_protocol.IsHandshaking)
+                        {
+                            throw new EndOfStreamException("The peer closed the connection during the TLS handshake.");
+                        }
+                    }
+                }
             }
 
             lock (_sync)
@@ -128,9 +143,40 @@ internal sealed class BcTlsEngine : IAsyncDisposable
             await TrySendQueuedOutputAsync().ConfigureAwait(false);
             throw _mapFailure(ex);
         }
-
-        _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
     }
+
+    /// <summary>
+    /// Reads decrypted data into <paramref name="destination"/> (pull mode, for a single reader such as HTTP/2's read
+    /// loop): BC decrypts on the reader's own call, with no thread hop. Returns 0 at the end of the stream, or at once
+    /// for an empty <paramref name="destination"/> once data is available. Do not mix with <see cref="StartReadLoop"/>.
+    /// </summary>
+    public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (TryReadAvailable(destination, out int read))
+            {
+                return read;
+            }
+
+            if (_failure is { } failure)
+            {
+                throw failure;
+            }
+
+            if (_readCompleted || !await FillAsync(cancellationToken).ConfigureAwait(false))
+            {
+                _readCompleted = true;
+                return TryReadAvailable(destination, out read) ? read : 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the push-mode read loop that fills <see cref="Input"/> (for consumers that want a <see cref="PipeReader"/>,
+    /// such as Kestrel). Do not mix with <see cref="ReadAsync"/>.
+    /// </summary>
+    public void StartReadLoop() => _readLoop = Task.Run(ReadLoopAsync, CancellationToken.None);
 
     /// <summary>Encrypts and sends <paramref name="data"/>; one flush for the whole call.</summary>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -248,70 +294,21 @@ internal sealed class BcTlsEngine : IAsyncDisposable
     private async Task ReadLoopAsync()
     {
         Exception? failure = null;
-        PipeReader input = _transport.Input;
         try
         {
             // Application data may have arrived with the last handshake flight.
-            await DeliverApplicationDataAsync().ConfigureAwait(false);
-            while (true)
+            while (await DeliverApplicationDataAsync().ConfigureAwait(false) && await FillAsync(_readCancellation.Token).ConfigureAwait(false))
             {
-                ReadResult result = await input.ReadAsync(_readCancellation.Token).ConfigureAwait(false);
-                if (result.IsCanceled)
-                {
-                    break;
-                }
-
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                bool outputPending;
-                try
-                {
-                    if (!buffer.IsEmpty)
-                    {
-                        Offer(buffer);
-                    }
-                }
-                finally
-                {
-                    input.AdvanceTo(buffer.End);
-                }
-
-                lock (_sync)
-                {
-                    outputPending = _protocol.GetAvailableOutputBytes() > 0;
-                }
-
-                if (outputPending)
-                {
-                    // An answer to the peer (close_notify): sent by whoever holds the write lock next, in order.
-                    _ = TrySendQueuedOutputAsync();
-                }
-
-                if (!await DeliverApplicationDataAsync().ConfigureAwait(false))
-                {
-                    break; // The application stopped reading.
-                }
-
-                bool closed;
-                lock (_sync)
-                {
-                    closed = _protocol.IsClosed;
-                }
-
-                if (closed || result.IsCompleted)
-                {
-                    // close_notify received, or the peer closed TCP: the end of the stream (HTTP/2 framing detects truncation).
-                    break;
-                }
             }
+
+            await DeliverApplicationDataAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_readCancellation.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when (ex is TlsException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex == _failure)
         {
-            failure = _mapFailure(ex);
-            _failure = failure;
-            _readEnded.TrySetResult();
+            failure = ex;
             try
             {
                 await DeliverApplicationDataAsync().ConfigureAwait(false);
@@ -320,39 +317,163 @@ internal sealed class BcTlsEngine : IAsyncDisposable
             {
                 // The failure above is the one to report.
             }
-
-            await TrySendQueuedOutputAsync().ConfigureAwait(false);
         }
 
         _readEnded.TrySetResult();
         await _inbound.Writer.CompleteAsync(failure).ConfigureAwait(false);
     }
 
-    /// <summary>Offers ciphertext to BC; every complete record is processed.</summary>
-    private void Offer(ReadOnlySequence<byte> buffer)
+    /// <summary>
+    /// Reads one chunk of ciphertext and offers it to BC. <see langword="false"/> at the end of the stream (close_notify,
+    /// the peer closed TCP, or disposal). A TLS or I/O failure is mapped, recorded (for writers) and thrown.
+    /// </summary>
+    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        PipeReader input = _transport.Input;
+        try
+        {
+            ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                return false;
+            }
+
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            SequencePosition consumed = buffer.Start;
+            try
+            {
+                consumed = Offer(buffer);
+            }
+            finally
+            {
+                input.AdvanceTo(consumed, buffer.End);
+            }
+
+            if (result.IsCompleted && !buffer.Slice(consumed).IsEmpty)
+            {
+                throw new EndOfStreamException("The peer closed the connection in the middle of a TLS record.");
+            }
+
+            bool outputPending;
+            bool closed;
+            lock (_sync)
+            {
+                outputPending = _protocol.GetAvailableOutputBytes() > 0;
+                closed = _protocol.IsClosed;
+            }
+
+            if (outputPending)
+            {
+                // An answer to the peer (close_notify): sent by whoever holds the write lock next, in order.
+                _ = TrySendQueuedOutputAsync();
+            }
+
+            // close_notify received, or the peer closed TCP: the end of the stream (HTTP/2 framing detects truncation).
+            return !closed && !result.IsCompleted;
+        }
+        catch (Exception ex) when (ex is TlsException or IOException or InvalidOperationException)
+        {
+            Exception failure = _mapFailure(ex);
+            _failure = failure;
+            _readEnded.TrySetResult();
+            await TrySendQueuedOutputAsync().ConfigureAwait(false);
+            throw failure;
+        }
+    }
+
+    /// <summary>Copies decrypted data BC already holds into <paramref name="destination"/>.</summary>
+    private bool TryReadAvailable(Memory<byte> destination, out int read)
     {
         lock (_sync)
         {
-            foreach (ReadOnlyMemory<byte> segment in buffer)
+            int available = _protocol.GetAvailableInputBytes();
+            if (available == 0)
             {
-                if (MemoryMarshal.TryGetArray(segment, out ArraySegment<byte> array))
+                read = 0;
+                return false;
+            }
+
+            if (destination.IsEmpty)
+            {
+                read = 0;
+                return true;
+            }
+
+            int count = Math.Min(available, destination.Length);
+            if (MemoryMarshal.TryGetArray<byte>(destination, out ArraySegment<byte> array))
+            {
+                read = _protocol.ReadInput(array.Array!, array.Offset, count);
+            }
+            else
+            {
+                byte[] temporary = ArrayPool<byte>.Shared.Rent(count);
+                read = _protocol.ReadInput(temporary, 0, count);
+                temporary.AsSpan(0, read).CopyTo(destination.Span);
+                ArrayPool<byte>.Shared.Return(temporary);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Offers the complete TLS records of <paramref name="buffer"/> to BC, one record per call (BC's fast path: a whole
+    /// record is decrypted straight from our buffer, not queued and re-copied). Returns where the incomplete tail
+    /// starts; it stays in the transport pipe until the rest arrives.
+    /// </summary>
+    private SequencePosition Offer(ReadOnlySequence<byte> buffer)
+    {
+        const int HeaderLength = 5;
+        Span<byte> header = stackalloc byte[HeaderLength];
+        lock (_sync)
+        {
+            while (buffer.Length >= HeaderLength)
+            {
+                int length;
+                ReadOnlySpan<byte> first = buffer.FirstSpan;
+                if (first.Length >= HeaderLength)
+                {
+                    length = (first[3] << 8) | first[4];
+                }
+                else
+                {
+                    buffer.Slice(0, HeaderLength).CopyTo(header);
+                    length = (header[3] << 8) | header[4];
+                }
+
+                int recordLength = HeaderLength + length;
+                if (buffer.Length < recordLength)
+                {
+                    break;
+                }
+
+                ReadOnlySequence<byte> record = buffer.Slice(0, recordLength);
+                if (record.IsSingleSegment && MemoryMarshal.TryGetArray(record.First, out ArraySegment<byte> array))
                 {
                     _protocol.OfferInput(array.Array!, array.Offset, array.Count);
                 }
                 else
                 {
-                    byte[] copy = ArrayPool<byte>.Shared.Rent(segment.Length);
+                    byte[] copy = ArrayPool<byte>.Shared.Rent(recordLength);
                     try
                     {
-                        segment.Span.CopyTo(copy);
-                        _protocol.OfferInput(copy, 0, segment.Length);
+                        record.CopyTo(copy);
+                        _protocol.OfferInput(copy, 0, recordLength);
                     }
                     finally
                     {
                         ArrayPool<byte>.Shared.Return(copy);
                     }
                 }
+
+                buffer = buffer.Slice(recordLength);
+                if (_protocol.IsClosed)
+                {
+                    return buffer.End; // close_notify: nothing after it counts
+                }
             }
+
+            return buffer.Start;
         }
     }
 

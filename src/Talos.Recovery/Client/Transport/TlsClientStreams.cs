@@ -1,12 +1,10 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Security;
 
 namespace Talos.Recovery.Client.Transport;
 
 /// <summary>
 /// The plaintext <see cref="Stream"/> handed to <c>SocketsHttpHandler</c> for a BouncyCastle TLS connection: reads
-/// come from the engine's pipe (filled by its one read loop), writes are encrypted and flushed by the engine.
+/// decrypt on the caller's call (HTTP/2 has one reader), writes are encrypted and flushed by the engine.
 /// Failures surface as <see cref="IOException"/> whose inner exception is the <see cref="TalosTlsException"/> when
 /// TLS was the cause.
 /// </summary>
@@ -34,29 +32,15 @@ internal sealed class BcTlsClientStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        PipeReader input = _engine.Input;
-        ReadResult result;
+        // An empty buffer is a zero-byte read: it waits for data (HTTP/2 uses it to hold no buffer while idle).
         try
         {
-            result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return await _engine.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         catch (TalosTlsException ex)
         {
             throw new IOException(ex.Message, ex);
         }
-
-        ReadOnlySequence<byte> data = result.Buffer;
-        if (buffer.IsEmpty)
-        {
-            // A zero-byte read only waits for data (HTTP/2 uses it to avoid holding a buffer while idle).
-            input.AdvanceTo(data.Start);
-            return 0;
-        }
-
-        int count = (int)Math.Min(buffer.Length, data.Length);
-        data.Slice(0, count).CopyTo(buffer.Span);
-        input.AdvanceTo(data.GetPosition(count));
-        return count;
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
@@ -96,7 +80,6 @@ internal sealed class BcTlsClientStream : Stream
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await _engine.DisposeAsync().ConfigureAwait(false);
-            await _engine.Input.CompleteAsync().ConfigureAwait(false);
             await _network.DisposeAsync().ConfigureAwait(false);
         }
 
