@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command: installs etcd when missing (Debian), builds and runs the whole test suite,
+# The one test command: installs etcd and Go when missing (Debian), builds and runs the whole test suite,
 # and ends with the line "N passed, N failed[, N skipped]". Exit code is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/prerequisites.sh
 
 ensure_etcd
+ensure_go
 ensure_dotnet
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/talos-recovery-test-results.XXXXXX")"

@@ -12,7 +12,7 @@ using FileInfo = Talos.Recovery.Api.Machine.FileInfo;
 using Metadata = Talos.Recovery.Api.Common.Metadata;
 using VersionInfo = Talos.Recovery.Api.Machine.VersionInfo;
 
-namespace Talos.Recovery.Tests.Client.Talos;
+namespace Talos.Recovery.Tests.Client.Wire;
 
 /// <summary>
 /// Pins the Talos machine API / COSI wire contract of the generated types: proto packages (which make the
