@@ -81,13 +81,22 @@ internal sealed class SimulatorRouter
     }
 
     /// <summary>The <c>nodes</c> values (one-to-many), or an empty list.</summary>
-    public static List<string> ManyTargets(ServerCallContext context)
-        => context.RequestHeaders.Where(e => e.Key == "nodes" && !e.IsBinary).Select(e => e.Value).ToList();
+    public static List<string> ManyTargets(ServerCallContext context) => Values(context, "nodes");
+
+    /// <summary>
+    /// Every value of a metadata key. Go clients send one header field per value; .NET's HttpClient joins the values of a
+    /// repeated header with commas, so both shapes count (targets never contain commas).
+    /// </summary>
+    private static List<string> Values(ServerCallContext context, string key)
+        => context.RequestHeaders
+            .Where(e => e.Key == key && !e.IsBinary)
+            .SelectMany(e => e.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToList();
 
     /// <summary>The single target of a call without <c>nodes</c>: the <c>node</c> value or the endpoint node.</summary>
     public SimulatedNode SingleTarget(ServerCallContext context)
     {
-        var values = context.RequestHeaders.Where(e => e.Key == "node" && !e.IsBinary).Select(e => e.Value).ToList();
+        var values = Values(context, "node");
         if (values.Count > 1)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "node metadata must be single-valued"));
