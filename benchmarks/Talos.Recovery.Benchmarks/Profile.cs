@@ -89,7 +89,7 @@ internal static class Profile
 
                     peakFile = Math.Max(peakFile, sampler.Peak);
                 });
-                Console.WriteLine($"    peak RssFile sampled every 10 ms during the check: {peakFile / 1024} MB");
+                Console.WriteLine($"    peak RssFile + RssShmem (mapped pages of a file on disk or on tmpfs) sampled every 10 ms during the check: {peakFile / 1024} MB");
             }
 
             SnapshotFile.WriterResidentWindow = window;
@@ -159,7 +159,7 @@ internal static class Profile
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    /// <summary>Samples RssFile (kB) from /proc/self/status every 10 ms on its own thread.</summary>
+    /// <summary>Samples RssFile + RssShmem (kB) from /proc/self/status every 10 ms on its own thread.</summary>
     private sealed class RssFileSampler : IDisposable
     {
         private readonly Thread _thread;
@@ -188,15 +188,16 @@ internal static class Profile
 
         private static long Read()
         {
+            long total = 0;
             foreach (var line in File.ReadLines("/proc/self/status"))
             {
-                if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+                if (line.StartsWith("RssFile:", StringComparison.Ordinal) || line.StartsWith("RssShmem:", StringComparison.Ordinal))
                 {
-                    return long.Parse(line.AsSpan(8).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                    total += long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
                 }
             }
 
-            return 0;
+            return total;
         }
     }
 }
