@@ -89,3 +89,6 @@ for name in etcdctl-save ours-save; do
   awk -v n="$name" -v s="$s" -v kb="$kb" -v b="$base" -v size="$size" \
     'BEGIN { printf "%-38s %10.3f %12.1f %8.2f %10.1f\n", n, s, kb / 1024, (b > 0 ? s / b : 0), (s > 0 ? size / 1048576 / s : 0) }'
 done
+for name in etcdctl-save ours-save; do
+  echo "$name runs: $(paste -sd' ' "$tmp/$name.secs") s; peak RSS $(awk '{printf "%.1f ", $1 / 1024}' "$tmp/$name.kb")MB"
+done

@@ -39,6 +39,9 @@ internal sealed class BoltChecker
     private readonly Frame[] _frames = new Frame[MaxFrames];
     private int _top;
     private long _pagesEntered;
+    private Action? _release;
+    private long _releaseInterval;
+    private long _bytesSinceRelease;
     private BoltPageStats _stats;
     private bool _treeTooDeepReported;
 
@@ -59,6 +62,18 @@ internal sealed class BoltChecker
     }
 
     public BoltPageStats Stats => _stats;
+
+    /// <summary>
+    /// Asks the walk to call <paramref name="release"/> each time it has entered about <paramref name="interval"/>
+    /// bytes of pages since the last call (the owner of a memory map drops the mapped pages then, so that the
+    /// walk's resident set stays bounded; the bytes remain readable and are faulted in again when touched).
+    /// </summary>
+    public void ReleaseEvery(long interval, Action release)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(interval);
+        _releaseInterval = interval;
+        _release = release;
+    }
 
     /// <summary>Runs the whole check, feeding entries to <paramref name="visitor"/>.</summary>
     public void Run<TVisitor>(ref TVisitor visitor, CancellationToken cancellationToken)
@@ -327,6 +342,16 @@ internal sealed class BoltChecker
         {
             _sink.Error(BoltProblemCode.InvalidPageType, id, offset + 8, F($"page {id}: invalid type: {BoltConstants.PageTypeName(flags)}"));
             return;
+        }
+
+        if (_release is not null)
+        {
+            _bytesSinceRelease += (overflow + 1L) * _pageSize;
+            if (_bytesSinceRelease >= _releaseInterval)
+            {
+                _bytesSinceRelease = 0;
+                _release();
+            }
         }
 
         var isBranch = flags == BoltConstants.BranchPageFlag;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using Talos.Recovery.Bolt;
 
 namespace Talos.Recovery.Snapshots;
@@ -8,13 +9,16 @@ namespace Talos.Recovery.Snapshots;
 /// Read-only bytes of a snapshot at a stable address: a memory-mapped file or pinned managed memory.
 /// The Bolt layer reads it through spans created from <see cref="Pointer"/>.
 /// </summary>
-internal sealed unsafe class SnapshotBuffer : IDisposable
+internal sealed unsafe partial class SnapshotBuffer : IDisposable
 {
     /// <summary>HRESULT of ERROR_SHARING_VIOLATION, which .NET on Unix reports when an advisory lock is held.</summary>
     private const int SharingViolation = unchecked((int)0x80070020);
 
     /// <summary>EWOULDBLOCK on Linux: what .NET reports when flock(LOCK_SH | LOCK_NB) meets etcd's exclusive lock.</summary>
     private const int LinuxWouldBlock = 11;
+
+    /// <summary>madvise advice on Linux: drop the mapping's page-table entries (file-backed pages stay in the page cache).</summary>
+    private const int MadviseDontNeed = 4;
 
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
@@ -39,6 +43,29 @@ internal sealed unsafe class SnapshotBuffer : IDisposable
     public long Length { get; }
 
     public BoltMemory Memory => new(Pointer, Length);
+
+    /// <summary>
+    /// True when <see cref="ReleaseResident"/> can drop mapped pages (a file mapping on Linux): the structural check
+    /// of a large file then keeps its resident set bounded instead of holding every page it touched.
+    /// </summary>
+    public bool CanReleaseResident => _view is not null && OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Drops every page of the read-only file mapping from this process's resident set (madvise MADV_DONTNEED).
+    /// The bytes stay readable at the same address: the next read faults them in again from the page cache, and
+    /// the file is never written, so nothing read before or after differs. A no-op where unsupported.
+    /// </summary>
+    public void ReleaseResident()
+    {
+        if (!CanReleaseResident || _disposed)
+        {
+            return;
+        }
+
+        var offset = _view!.PointerOffset;
+        var start = (nint)(Pointer - offset);
+        _ = Madvise(start, (nuint)(Length + offset), MadviseDontNeed);
+    }
 
     public static SnapshotBuffer Pin(ReadOnlyMemory<byte> content)
     {
@@ -130,4 +157,7 @@ internal sealed unsafe class SnapshotBuffer : IDisposable
         _stream?.Dispose();
         _pin.Dispose();
     }
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(nint address, nuint length, int advice);
 }

@@ -12,24 +12,33 @@ public sealed partial class SnapshotFile
     private const long PrefaultThreshold = 64L << 20;
     private const int PrefaultStride = 4096;
 
+    /// <summary>
+    /// How many bytes of pages the structural check of a freshly written snapshot may map before it drops them from
+    /// the resident set again (the writer's peak RSS then stays near this, whatever the snapshot's size); 0 keeps
+    /// every page mapped. Settable only so that the benchmarks can compare both.
+    /// </summary>
+    internal static long WriterResidentWindow { get; set; } = 8L << 20;
+
     [GeneratedRegex(@"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex SemverPattern();
+
+    /// <summary>
+    /// Verifies with a SHA-256 of the database part that the caller already computed while the bytes arrived
+    /// (the snapshot writer), so the file is read once, through the page cache, for the structure only. The walk
+    /// drops the mapped pages from the resident set every <see cref="WriterResidentWindow"/> bytes, so that the
+    /// writer's memory does not grow with the snapshot (the page cache keeps them; re-reads are minor faults).
+    /// </summary>
+    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(databaseSha256);
+        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256, WriterResidentWindow).Verification;
+    }
 
     /// <summary>
     /// One pass over the file: meta selection, the full structural check with the etcd status computed from the
     /// same walk, and (on another core, at the same time) the SHA-256 of the database part.
     /// </summary>
-    /// <summary>
-    /// Verifies with a SHA-256 of the database part that the caller already computed while the bytes arrived
-    /// (the snapshot writer), so the file is read once, through the page cache, for the structure only.
-    /// </summary>
-    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(databaseSha256);
-        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256).Verification;
-    }
-
-    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null)
+    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null, long residentWindow = 0)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var sink = new BoltProblemSink(options.MaxProblems);
@@ -83,6 +92,12 @@ public sealed partial class SnapshotFile
             var collector = inspect ? new EtcdInspectionCollector() : null;
             var visitor = new EtcdStatusVisitor(sink, liveKeys, collector);
             var checker = new BoltChecker(database, layout, sink);
+            if (residentWindow > 0 && _buffer.CanReleaseResident && length > residentWindow)
+            {
+                var buffer = _buffer;
+                checker.ReleaseEvery(residentWindow, buffer.ReleaseResident);
+            }
+
             checker.Run(ref visitor, cancellationToken);
 
             SnapshotStatus? status = null;

@@ -53,7 +53,10 @@ public sealed class SnapshotInfo
     /// </summary>
     public SnapshotTrailerState Trailer { get; }
 
-    /// <summary>The etcd status of the snapshot, as <c>etcdctl snapshot status</c> computes it.</summary>
+    /// <summary>
+    /// The etcd status of the snapshot, as <c>etcdctl snapshot status</c> computes it (etcd 3.6's live-key count only
+    /// with <see cref="SnapshotWriterOptions.CountLiveKeys"/>).
+    /// </summary>
     public SnapshotStatus Status { get; }
 
     /// <summary>From the start of the transfer until the file was in place.</summary>

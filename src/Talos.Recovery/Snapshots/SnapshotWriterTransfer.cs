@@ -380,7 +380,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         try
         {
             snapshot = SnapshotFile.Open(PartPath);
-            verification = snapshot.VerifyWithKnownDigest(digest, new SnapshotVerifyOptions { SkipHashCheck = _options.SkipHashCheck }, _abort.Token);
+            verification = snapshot.VerifyWithKnownDigest(digest, new SnapshotVerifyOptions { SkipHashCheck = _options.SkipHashCheck, CountLiveKeys = _options.CountLiveKeys }, _abort.Token);
         }
         catch (Exception ex)
         {
