@@ -125,6 +125,25 @@ public sealed class SimulatorRecoveryTests
     }
 
     [Test]
+    public async Task A_member_that_lost_its_data_rejoins_through_the_join_loop_while_quorum_holds()
+    {
+        await using var sim = await SimulatorKit.StartAsync(new TalosSimulatorOptions { ControlPlanes = 3 });
+        var cp3 = sim.ControlPlanes[2];
+        ulong before = 0;
+        using var admin = new SimulatorConnection(sim, sim.ControlPlanes[0], sim.CreateClientCertificate("os:admin"));
+        var list = await admin.Machine.EtcdMemberListAsync(new EtcdMemberListRequest(), SimulatorKit.To(null));
+        before = list.Messages[0].Members.Single(m => m.Hostname == "cp-3").Id;
+
+        await cp3.LoseDataAsync();
+        await cp3.WaitForEtcdStateAsync(Talos.Recovery.Client.TalosServiceState.Running, Wait);
+
+        list = await admin.Machine.EtcdMemberListAsync(new EtcdMemberListRequest(), SimulatorKit.To(null));
+        var members = list.Messages[0].Members;
+        Assert.That(members.Select(m => m.Hostname), Is.EquivalentTo(new[] { "cp-1", "cp-2", "cp-3" }));
+        Assert.That(members.Single(m => m.Hostname == "cp-3").Id, Is.Not.EqualTo(before), "the stale member was replaced");
+    }
+
+    [Test]
     public async Task Disposal_stops_every_etcd_process_of_the_simulator()
     {
         var sim = await SimulatorKit.StartAsync(new TalosSimulatorOptions { ControlPlanes = 2 });
