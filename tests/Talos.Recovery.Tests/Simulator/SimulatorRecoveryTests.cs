@@ -50,8 +50,9 @@ public sealed class SimulatorRecoveryTests
 
         Assert.That(noQuorum?.Status.Detail, Does.Contain("no leader"));
 
-        // talosctl reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL on every control plane.
-        foreach (var node in sim.ControlPlanes)
+        // talosctl reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL on every control plane; the
+        // endpoint node (cp-1) last, since its reboot drops the connection the other calls travel on.
+        foreach (var node in sim.ControlPlanes.Reverse())
         {
             var reset = await admin.Machine.ResetAsync(new ResetRequest
             {
