@@ -297,6 +297,7 @@ public sealed partial class SimulatedNode
     {
         _poweredOn = false;
         _ready = false;
+        CompleteEventStreams();
         var app = Interlocked.Exchange(ref _app, null);
         if (app is null)
         {
