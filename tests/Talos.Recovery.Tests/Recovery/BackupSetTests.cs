@@ -13,7 +13,7 @@ public class BackupSetTests
         var set = WriteBackup(Path.Combine(parent, "backup"));
 
         Assert.That(set.Verification.IsValid, Is.True);
-        Assert.That(set.Verification.Trailer, Is.EqualTo(Snapshots.SnapshotTrailerState.Verified));
+        Assert.That(set.Verification.Trailer, Is.EqualTo(global::Talos.Recovery.Snapshots.SnapshotTrailerState.Verified));
         Assert.That(set.HasTrailer, Is.True);
         Assert.That(set.Manifest.Snapshot.Method, Is.EqualTo(BackupSnapshotMethod.EtcdSnapshot));
         Assert.That(Path.GetFileName(set.SnapshotPath), Is.EqualTo("etcd.snapshot"));
@@ -55,7 +55,7 @@ public class BackupSetTests
 
         Assert.That(set.HasTrailer, Is.False);
         Assert.That(Path.GetFileName(set.SnapshotPath), Is.EqualTo("etcd.raw.db"));
-        Assert.That(set.Verification.Trailer, Is.EqualTo(Snapshots.SnapshotTrailerState.Absent));
+        Assert.That(set.Verification.Trailer, Is.EqualTo(global::Talos.Recovery.Snapshots.SnapshotTrailerState.Absent));
     }
 
     [Test]

@@ -162,7 +162,7 @@ public class ClusterAssessmentTests
     public void Member_list_disagreement_is_reported_and_the_odd_node_is_wiped()
     {
         // cp-3 bootstrapped a cluster of its own: its list has only a new member of its own, under its hostname.
-        var alone = new Client.Etcd.EtcdMember(0x9999, "cp-3", ["https://10.0.0.3:2380"], ["https://10.0.0.3:2379"], false);
+        var alone = new global::Talos.Recovery.Client.Etcd.EtcdMember(0x9999, "cp-3", ["https://10.0.0.3:2380"], ["https://10.0.0.3:2379"], false);
         var split = Base(3) with
         {
             EtcdService = Service(NodeName(3), TalosServiceState.Running),
