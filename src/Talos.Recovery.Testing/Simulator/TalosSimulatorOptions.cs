@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Talos.Recovery.Testing.Certificates;
+
+namespace Talos.Recovery.Testing.Simulator;
+
+/// <summary>Options of <see cref="TalosClusterSimulator.StartAsync(TalosSimulatorOptions?, CancellationToken)"/>.</summary>
+public sealed class TalosSimulatorOptions
+{
+    /// <summary>The number of control-plane nodes (<c>cp-1</c>, <c>cp-2</c>, …), each running etcd. Default 3; at least 1.</summary>
+    public int ControlPlanes { get; set; } = 3;
+
+    /// <summary>The number of worker nodes (<c>worker-1</c>, …), without etcd. Default 0.</summary>
+    public int Workers { get; set; }
+
+    /// <summary>
+    /// When <see langword="true"/>, the first control plane has machine type <c>init</c> (its Bootstrap never restores a
+    /// snapshot, as on Talos). Default <see langword="false"/>.
+    /// </summary>
+    public bool InitNode { get; set; }
+
+    /// <summary>The key type of the generated PKI (CA, node and client certificates). Default <see cref="TalosKeyAlgorithm.Ed25519"/>, as <c>talosctl gen secrets</c>.</summary>
+    public TalosKeyAlgorithm KeyType { get; set; } = TalosKeyAlgorithm.Ed25519;
+
+    /// <summary>
+    /// The directory holding every node's disk (etcd data, uploads) and the etcd logs. Default <see langword="null"/>: a
+    /// new directory under the system temporary directory, removed on dispose. A given directory is kept.
+    /// </summary>
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>The Talos version the nodes report (<c>Version</c>). Default <c>v1.11.3</c>.</summary>
+    public string TalosVersion { get; set; } = "v1.11.3";
+
+    /// <summary>
+    /// When <see langword="true"/> (the default), start returns a bootstrapped, healthy cluster with etcd running on every
+    /// control plane. When <see langword="false"/>, every control plane waits in the etcd join loop (<c>Preparing</c>)
+    /// until a Bootstrap call.
+    /// </summary>
+    public bool Bootstrapped { get; set; } = true;
+
+    /// <summary>How long a simulated reboot keeps a node unreachable. Default 300 ms.</summary>
+    public TimeSpan RebootDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// When <see langword="true"/>, every node also listens on a plaintext HTTP/2 (h2c) port that trusts a
+    /// <c>talos-role</c> metadata header, the way machined trusts apid (for a separate TLS front such as an apid stand-in).
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public bool PlaintextListener { get; set; }
+
+    /// <summary>Where the simulator, its servers and its etcd harness log. Default <see cref="NullLoggerFactory.Instance"/>.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+}
