@@ -17,6 +17,9 @@ public static class CliApp
     /// <summary>Set this environment variable to <c>1</c> to see the stack trace of a failure.</summary>
     public const string DebugVariable = "TALOS_RECOVERY_DEBUG";
 
+    /// <summary>How long an interrupted command may take to clean up (stop what it started, remove its files).</summary>
+    private static readonly TimeSpan CleanupGrace = TimeSpan.FromSeconds(20);
+
     /// <summary>Runs the command line <paramref name="args"/> and returns the process exit code.</summary>
     /// <param name="args">The arguments, without the program name.</param>
     /// <param name="stdout">Where results go.</param>
@@ -50,8 +53,18 @@ public static class CliApp
             var invocation = new CliInvocation(parsed, stdout, stderr);
 
             // The library's snapshot work is synchronous and observes the token; running it off this thread also lets
-            // an interrupt return at once even while a page is being read.
-            return await Task.Run(() => handler(invocation, cancellationToken), cancellationToken).WaitAsync(cancellationToken);
+            // an interrupt return promptly even while a page is being read. A command that started processes or wrote
+            // files gets a bounded moment to clean up before the interrupt is reported.
+            var run = Task.Run(() => handler(invocation, cancellationToken), CancellationToken.None);
+            try
+            {
+                return await run.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await Task.WhenAny(run, Task.Delay(CleanupGrace, CancellationToken.None));
+                throw;
+            }
         }
         catch (CliUsageException ex)
         {
@@ -109,6 +122,7 @@ public static class CliApp
         };
         root.Add(SnapshotCommands.Create());
         root.Add(EtcdSnapshotCommands.Create());
+        root.Add(DrillCommand.Create());
         root.Add(VersionCommand.Create());
         return root;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Talos.Recovery.Cli;
 
 // HTTP/2 lets a server run up to the stream's receive window ahead of a slow reader, and .NET grows that window up
@@ -10,15 +11,19 @@ if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(MaxStreamWindow)))
     Environment.SetEnvironmentVariable(MaxStreamWindow, "1048576");
 }
 
-// Ctrl+C cancels the running command (exit 130); a second Ctrl+C ends the process at once.
+// SIGINT (Ctrl+C) and SIGTERM cancel the running command, which then cleans up (stops the processes it started, removes
+// its files) and exits with 130; a second signal ends the process at once.
 using var interrupt = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+void OnSignal(PosixSignalContext context)
 {
     if (!interrupt.IsCancellationRequested)
     {
-        e.Cancel = true;
+        context.Cancel = true;
         interrupt.Cancel();
     }
-};
+}
+
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
 return await CliApp.RunAsync(args, Console.Out, Console.Error, interrupt.Token);
