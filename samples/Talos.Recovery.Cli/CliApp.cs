@@ -122,6 +122,7 @@ public static class CliApp
         };
         root.Add(SnapshotCommands.Create());
         root.Add(EtcdSnapshotCommands.Create());
+        root.Add(RecoverCommands.Create());
         root.Add(DrillCommand.Create());
         root.Add(VersionCommand.Create());
         return root;

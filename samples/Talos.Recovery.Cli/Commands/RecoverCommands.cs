@@ -1,0 +1,193 @@
+using System.Globalization;
+using Talos.Recovery.Cli.CommandLine;
+using Talos.Recovery.Client;
+using Talos.Recovery.Recovery;
+
+namespace Talos.Recovery.Cli.Commands;
+
+/// <summary><c>talos-recovery recover assess|backup|plan|run</c>: the disaster-recovery procedure of the SDK (<see cref="RecoveryClient"/>).</summary>
+internal static class RecoverCommands
+{
+    private static readonly CliOption Nodes = new("nodes", 'n', "control-plane nodes (default: the talosconfig context's nodes)", "ip") { Repeatable = true, SplitCommas = true, Inherited = true };
+
+    private static readonly CliOption Endpoints = new("endpoints", 'e', "Talos API endpoints (default: the context's)", "host[:port]") { Repeatable = true, SplitCommas = true, Inherited = true };
+
+    private static readonly CliOption TalosconfigFile = new("talosconfig", null, "talosconfig file (default: $TALOSCONFIG, ~/.talos/config)", "file") { Inherited = true };
+
+    private static readonly CliOption ContextName = new("context", null, "talosconfig context (default: the current one)", "name") { Inherited = true };
+
+    private static readonly CliArgument BackupDirectory = new("DIR", "the backup set's directory (must not exist, or be empty)");
+
+    private static readonly CliOption From = new("from", null, "the backup set to restore (a directory written by `recover backup`)", "dir");
+
+    private static readonly CliOption Force = new("force", null, "plan a disaster recovery even when the assessment says Healthy or QuorumRestorable");
+
+    private static readonly CliOption BootstrapNode = new("bootstrap-node", null, "the node to restore the snapshot on (default: chosen by the planner)", "ip");
+
+    private static readonly CliOption Yes = new("yes", 'y', "run without asking for confirmation");
+
+    public static CliCommand Create()
+    {
+        var recover = new CliCommand("recover", "Assess, back up and recover a Talos control plane (the disaster-recovery procedure)")
+        {
+            Description = """
+                The Talos disaster-recovery procedure as one safe, resumable operation. Typical use:
+                  recover assess                 what state is etcd in, and is a recovery warranted?
+                  recover backup DIR             etcd snapshot (raw copy of member/snap/db as fallback) + machine configs
+                  recover plan --from DIR        the ordered steps, each with its precondition and verification (dry run)
+                  recover run --from DIR         carry the plan out, observing every step; run again to resume
+                Interlocks: nothing is wiped unless DIR holds a snapshot this tool verifies; no recovery when quorum can
+                still be restored (unless --force); none while an `init` node exists; no bootstrap until etcd is Preparing
+                on every node.
+                """,
+        };
+        recover.Add(Nodes).Add(Endpoints).Add(TalosconfigFile).Add(ContextName);
+
+        recover.Add(new CliCommand("assess", "Observe every control-plane node and give a verdict")
+        {
+            Description = "Queries every control-plane node (version, machine type, etcd service, local member list, etcd status) and prints each node's state, whether the member lists agree, quorum arithmetic and the verdict: Healthy, QuorumRestorable (with the steps), DisasterRecoveryRequired or Blocked (with the reasons). Changes nothing.",
+            Examples = "talos-recovery recover assess --talosconfig ./talosconfig",
+            Handler = AssessAsync,
+        });
+        recover.Add(new CliCommand("backup", "Write a verified backup set: etcd snapshot and machine configurations")
+        {
+            Description = "Takes an etcd snapshot from the best node (a healthy follower first), falling back to a raw copy of member/snap/db when no snapshot can be streamed, plus every control-plane node's machine configuration (needs os:admin), and writes them with a manifest to DIR atomically. The set is verified before it is reported.",
+            Examples = "talos-recovery recover backup ./backup-2026-11-28",
+            Handler = BackupAsync,
+        }.Add(BackupDirectory));
+        recover.Add(new CliCommand("plan", "Print the recovery plan for a backup set (dry run)")
+        {
+            Description = "Assesses the cluster, opens and re-verifies the backup set, and prints the ordered steps with their preconditions and verifications. Changes nothing.",
+            Examples = "talos-recovery recover plan --from ./backup-2026-11-28",
+            Handler = PlanAsync,
+        }.Add(From).Add(Force).Add(BootstrapNode));
+        recover.Add(new CliCommand("run", "Carry out the recovery plan (resumable)")
+        {
+            Description = "Assesses, plans and executes: resets the nodes (EPHEMERAL), waits for etcd Preparing everywhere, uploads the snapshot, bootstraps with recover, waits for etcd healthy and the members joined, and checks the restored revision and key count. Asks for confirmation unless --yes. Interrupted or failed runs continue where the cluster is when run again.",
+            Examples = "talos-recovery recover run --from ./backup-2026-11-28 --yes",
+            Handler = RunAsync,
+        }.Add(From).Add(Force).Add(BootstrapNode).Add(Yes));
+        return recover;
+    }
+
+    private static TalosClient CreateClient(CliInvocation invocation)
+    {
+        var parse = invocation.ParseResult;
+        var endpoints = parse.GetValues(Endpoints).Where(e => e.Length > 0).ToList();
+        List<TalosEndpoint>? parsed = null;
+        if (endpoints.Count > 0)
+        {
+            parsed = [];
+            foreach (var endpoint in endpoints)
+            {
+                parsed.Add(TalosEndpoint.TryParse(endpoint, out var e) ? e : throw new CliUsageException($"--endpoints: '{endpoint}' is not host[:port] or a URL", invocation.Command));
+            }
+        }
+
+        return TalosClient.Create(new TalosClientOptions { Endpoints = parsed }, parse.GetValue(ContextName), parse.GetValue(TalosconfigFile));
+    }
+
+    private static IReadOnlyList<string>? NodesOf(CliInvocation invocation)
+    {
+        var nodes = invocation.ParseResult.GetValues(Nodes).Where(n => n.Length > 0).ToList();
+        return nodes.Count == 0 ? null : nodes;
+    }
+
+    private static async Task<int> AssessAsync(CliInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var client = CreateClient(invocation);
+        var recovery = new RecoveryClient(client);
+        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        invocation.Output.Write(RecoveryFormatter.FormatAssessment(assessment));
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> BackupAsync(CliInvocation invocation, CancellationToken cancellationToken)
+    {
+        var directory = invocation.Arguments[0];
+        using var client = CreateClient(invocation);
+        var recovery = new RecoveryClient(client);
+        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        var backup = await recovery.BackupAsync(directory, assessment, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var snapshot = backup.Manifest.Snapshot;
+        invocation.WriteLine($"backup set written to \"{backup.Directory}\"");
+        invocation.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"snapshot: {snapshot.FileName} ({snapshot.Method} from {snapshot.SourceNode}, {snapshot.Length} bytes, sha256 {snapshot.Sha256}, trailer {(snapshot.HasTrailer ? "verified" : "absent: restore skips the node's hash check")})"));
+        invocation.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"snapshot info: hash {backup.Status.Hash:x8}, revision {backup.Status.Revision}, total keys {backup.Status.TotalKey}, total size {backup.Status.TotalSize}"));
+        foreach (var node in backup.Manifest.Nodes)
+        {
+            invocation.WriteLine($"machine config of {node.Node}: {node.MachineConfigFile ?? "not saved (needs os:admin, or the node did not answer)"}");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static async Task<(RecoveryClient Recovery, RecoveryPlan Plan)> PlanCoreAsync(CliInvocation invocation, TalosClient client, CancellationToken cancellationToken)
+    {
+        var from = invocation.ParseResult.GetValue(From) ?? throw new CliUsageException("--from DIR is required (a backup set written by `recover backup`)", invocation.Command);
+        var backup = BackupSet.Open(from, cancellationToken);
+        var recovery = new RecoveryClient(client);
+        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        var options = new RecoveryPlanOptions
+        {
+            Force = invocation.ParseResult.GetFlag(Force),
+            BootstrapNode = invocation.ParseResult.GetValue(BootstrapNode),
+        };
+        var plan = await recovery.PlanAsync(assessment, backup, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (recovery, plan);
+    }
+
+    private static async Task<int> PlanAsync(CliInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var client = CreateClient(invocation);
+        var (_, plan) = await PlanCoreAsync(invocation, client, cancellationToken).ConfigureAwait(false);
+        invocation.Output.Write(RecoveryFormatter.FormatPlan(plan));
+        invocation.WriteLine("(dry run: nothing was changed; `recover run` carries this plan out)");
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> RunAsync(CliInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var client = CreateClient(invocation);
+        var (recovery, plan) = await PlanCoreAsync(invocation, client, cancellationToken).ConfigureAwait(false);
+        invocation.Output.Write(RecoveryFormatter.FormatPlan(plan));
+        if (!invocation.ParseResult.GetFlag(Yes))
+        {
+            if (Console.IsInputRedirected)
+            {
+                throw new CliUsageException("the plan resets nodes: pass --yes to run it without a terminal to confirm on", invocation.Command);
+            }
+
+            invocation.Output.Write("Carry out this plan? Nodes will be wiped. Type 'yes' to continue: ");
+            invocation.Output.Flush();
+            var answer = await Task.Run(Console.ReadLine, cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase))
+            {
+                invocation.WriteErrorLine("not confirmed: nothing was changed");
+                return ExitCodes.Failure;
+            }
+        }
+
+        var progress = new StepProgress(invocation);
+        var result = await recovery.ExecuteAsync(plan, progress, cancellationToken).ConfigureAwait(false);
+        var restored = result.RestoredStatus is { } status ? string.Create(CultureInfo.InvariantCulture, $"; restored revision {status.Revision}") : string.Empty;
+        invocation.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"recovered in {result.Elapsed.TotalSeconds:0.0} s: {result.Steps.Count(s => !s.Skipped)} step(s) run, {result.Steps.Count(s => s.Skipped)} already done{restored}"));
+        return ExitCodes.Success;
+    }
+
+    private sealed class StepProgress(CliInvocation invocation) : IProgress<RecoveryProgress>
+    {
+        public void Report(RecoveryProgress value)
+        {
+            if (value.Stage == RecoveryProgressStage.Waiting)
+            {
+                return;
+            }
+
+            invocation.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{value.Step.Number}/{value.StepCount}] {value.Stage.ToString().ToLowerInvariant(),-9} {value.Message} ({value.Elapsed.TotalSeconds:0.0} s)"));
+        }
+    }
+}
