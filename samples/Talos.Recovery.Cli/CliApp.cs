@@ -116,6 +116,8 @@ public static class CliApp
         {
             Description = """
                 talos-recovery backs up etcd and recovers Talos Linux control planes.
+                `recover` runs the disaster-recovery procedure (assess, backup, plan, run) through the Talos API;
+                `drill` rehearses it end to end on a simulated cluster backed by real etcd.
                 Snapshot commands work offline on snapshot files and print what etcdctl prints, without its crashes.
                 `etcd snapshot save` takes a snapshot from etcd directly, as `etcdctl snapshot save` does.
                 """,
