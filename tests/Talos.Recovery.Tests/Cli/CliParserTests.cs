@@ -314,7 +314,7 @@ public class CliParserTests
             Assert.That(() => _snapshot.Add(new CliOption("nodes", null, "clash with an inherited option")), Throws.InvalidOperationException);
             Assert.That(() => _etcd.Add(new CliCommand("members", "twice")), Throws.InvalidOperationException);
             Assert.That(() => _etcd.Add(new CliArgument("X", "groups take no arguments")), Throws.InvalidOperationException);
-            Assert.That(() => _snapshot.Add(new CliCommand("sub", "verbs with arguments take no subcommands")), Throws.InvalidOperationException);
+            Assert.That(() => new CliCommand("group", "a group").Add(new CliArgument("X", "x")).Add(new CliCommand("sub", "handler-less commands with arguments take no subcommands")), Throws.InvalidOperationException);
             Assert.That(() => _get.Add(new CliArgument("MORE", "after a many-valued argument")), Throws.InvalidOperationException);
             Assert.That(() => new CliOption("--dashed", null, "x"), Throws.ArgumentException);
         });
