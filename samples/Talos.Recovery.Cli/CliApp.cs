@@ -120,11 +120,21 @@ public static class CliApp
                 `drill` rehearses it end to end on a simulated cluster backed by real etcd.
                 Snapshot commands work offline on snapshot files and print what etcdctl prints, without its crashes.
                 `etcd snapshot save` takes a snapshot from etcd directly, as `etcdctl snapshot save` does.
+                The talosctl-shaped verbs (etcd snapshot FILE, etcd members, etcd status, service, get, cp, reset,
+                bootstrap, version) go through the Talos machine API, with talosctl's -n/-e/--talosconfig/--context.
+                `lab up` runs a simulated Talos cluster to try them on.
                 """,
         };
+        TalosFlags.AddTo(root);
         root.Add(SnapshotCommands.Create());
         root.Add(EtcdSnapshotCommands.Create());
+        foreach (var verb in TalosCommands.CreateVerbs())
+        {
+            root.Add(verb);
+        }
+
         root.Add(RecoverCommands.Create());
+        root.Add(LabCommand.Create());
         root.Add(DrillCommand.Create());
         root.Add(VersionCommand.Create());
         return root;

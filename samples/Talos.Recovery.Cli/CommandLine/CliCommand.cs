@@ -5,7 +5,10 @@ internal delegate Task<int> CliHandler(CliInvocation invocation, CancellationTok
 
 /// <summary>
 /// A node of the command tree: either a group of subcommands (<c>snapshot</c>) or a verb with a
-/// <see cref="Handler"/> (<c>snapshot status</c>), with its own options and positional arguments.
+/// <see cref="Handler"/> (<c>snapshot status</c>), with its own options and positional arguments. A verb with a
+/// handler may also have subcommands (<c>etcd snapshot FILE</c> beside <c>etcd snapshot save FILE</c>): a first word
+/// naming a subcommand selects it, any other word is an argument of the verb.
+/// A command may define an option with the long name of an inherited one; its own then hides the inherited one.
 /// </summary>
 /// <example>
 /// Adding a verb is declaring it and hanging it on its parent:
@@ -65,7 +68,11 @@ internal sealed class CliCommand
             {
                 foreach (var option in ancestor._options.Where(o => o.Inherited))
                 {
-                    yield return option;
+                    // A command's own option of the same name hides the inherited one (drill --nodes COUNT).
+                    if (!_options.Any(o => o.LongName == option.LongName))
+                    {
+                        yield return option;
+                    }
                 }
             }
         }
@@ -84,7 +91,7 @@ internal sealed class CliCommand
             throw new InvalidOperationException($"'{CommandPath}' already has a command '{subcommand.Name}'.");
         }
 
-        if (_arguments.Count > 0)
+        if (_arguments.Count > 0 && Handler is null)
         {
             throw new InvalidOperationException($"'{CommandPath}' takes arguments and cannot also have subcommands.");
         }
@@ -115,7 +122,7 @@ internal sealed class CliCommand
     public CliCommand Add(CliArgument argument)
     {
         ArgumentNullException.ThrowIfNull(argument);
-        if (_subcommands.Count > 0)
+        if (_subcommands.Count > 0 && Handler is null)
         {
             throw new InvalidOperationException($"'{CommandPath}' has subcommands and cannot also take arguments.");
         }

@@ -12,6 +12,10 @@ internal static class CliHelp
         text.Append(command.Description ?? command.Summary).Append("\n\n");
 
         text.Append("Usage:\n  ").Append(UsageLine(command)).Append('\n');
+        if (command.Subcommands.Count > 0 && command.Arguments.Count > 0)
+        {
+            text.Append("  ").Append(command.CommandPath).Append(" COMMAND [flags]\n");
+        }
 
         if (command.Arguments.Count > 0)
         {
@@ -58,7 +62,7 @@ internal static class CliHelp
     public static string UsageLine(CliCommand command)
     {
         var line = new StringBuilder(command.CommandPath);
-        if (command.Subcommands.Count > 0)
+        if (command.Subcommands.Count > 0 && command.Arguments.Count == 0)
         {
             line.Append(command.Handler is null ? " COMMAND" : " [COMMAND]");
         }

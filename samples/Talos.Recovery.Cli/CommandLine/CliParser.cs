@@ -43,7 +43,7 @@ internal static class CliParser
                 {
                     help |= ParseShort(command, token, args, ref i, values);
                 }
-                else if (command.Subcommands.Count > 0)
+                else if (command.Subcommands.Count > 0 && !(command.Arguments.Count > 0 && (optionsEnded || arguments.Count > 0 || command.FindSubcommand(token) is null)))
                 {
                     command = command.FindSubcommand(token)
                         ?? throw new CliUsageException($"unknown command \"{token}\" for \"{command.CommandPath}\"{Suggest(command, token)}", command);
@@ -181,7 +181,10 @@ internal static class CliParser
                 throw new CliUsageException($"\"{command.CommandPath}\" requires a command: {names}", command, showHelp: true);
             }
 
-            return;
+            if (command.Arguments.Count == 0)
+            {
+                return;
+            }
         }
 
         var required = command.Arguments.Count(a => a.Arity == CliArity.One);

@@ -29,14 +29,36 @@ internal static partial class EtcdSnapshotCommands
 
     public static CliCommand Create()
     {
-        var etcd = new CliCommand("etcd", "Talk to etcd directly")
+        var etcd = new CliCommand("etcd", "etcd on Talos nodes (members, status, snapshot) and directly (snapshot save)")
         {
-            Description = "Commands that talk to etcd members directly over the etcd v3 gRPC API, the way etcdctl does.",
+            Description = """
+                etcd commands. `etcd members`, `etcd status` and `etcd snapshot FILE` go through the Talos machine API
+                (talosctl's verbs; targets from --nodes/--endpoints/--talosconfig/--context). `etcd snapshot save FILE
+                --endpoints URL` talks to etcd members directly over the etcd v3 API, the way etcdctl does.
+                """,
         };
 
-        var snapshot = new CliCommand("snapshot", "Take snapshots from etcd")
+        var snapshot = new CliCommand("snapshot", "Take a snapshot through Talos (FILE) or directly from etcd (save FILE)")
         {
-            Description = "Take snapshots from etcd; to check a snapshot file offline, see `talos-recovery snapshot`.",
+            Description = """
+                Two ways to take an etcd snapshot:
+
+                  etcd snapshot FILE          through the Talos API, as `talosctl etcd snapshot FILE`: exactly one node
+                                              (-n NODE, or the context's only node), EtcdSnapshot streamed to FILE.part,
+                                              the SHA-256 trailer and bbolt structure verified, renamed to FILE; prints
+                                              talosctl's two lines: etcd snapshot saved to "FILE" (N bytes) and
+                                              snapshot info: hash %08x, revision %d, total keys %d, total size %d.
+                  etcd snapshot save FILE     straight from etcd's client API, as `etcdctl snapshot save` (its own
+                                              --endpoints URL and TLS/user flags; see `etcd snapshot save --help`).
+
+                A FILE literally named "save" is written as ./save. To check a snapshot file offline, see `talos-recovery snapshot`.
+                """,
+            Examples = """
+                talos-recovery -n 10.5.0.2 etcd snapshot db.snapshot
+                talos-recovery --talosconfig ./talosconfig -n 10.5.0.2 etcd snapshot /backups/db.snapshot
+                talos-recovery etcd snapshot save db.snapshot --endpoints https://10.5.0.2:2379 --cacert ca.crt --cert c.crt --key c.key
+                """,
+            Handler = TalosCommands.EtcdSnapshotAsync,
         };
 
         snapshot.Add(new CliCommand("save", "Stream a snapshot from etcd to FILE, verify it and print its status")
@@ -44,7 +66,7 @@ internal static partial class EtcdSnapshotCommands
             Description = """
                 Stream a snapshot of the backend database of the first reachable etcd member to FILE. Shaped like
                 `etcdctl snapshot save` and, like it, talks to etcd directly over its client API (--endpoints, TLS and
-                user flags); a talosctl-shaped `etcd snapshot FILE` that goes through the Talos API will come later.
+                user flags); `etcd snapshot FILE` (without `save`) goes through the Talos API instead.
                 The bytes go to FILE.part; only a complete snapshot whose SHA-256 trailer and bbolt structure check out
                 is renamed to FILE. On failure nothing is left behind and an existing FILE is untouched.
                 Prints `Snapshot saved at FILE` and then the status line talosctl prints
@@ -59,7 +81,9 @@ internal static partial class EtcdSnapshotCommands
             Handler = SaveAsync,
         }.Add(File).Add(Endpoints).Add(CaCert).Add(Cert).Add(Key).Add(User).Add(Password).Add(Overwrite).Add(InactivityTimeout));
 
+        snapshot.Add(new CliArgument("FILE", "where to write the snapshot taken through Talos (FILE.part, verified, renamed)"));
         etcd.Add(snapshot);
+        TalosCommands.AddEtcdVerbs(etcd);
         return etcd;
     }
 

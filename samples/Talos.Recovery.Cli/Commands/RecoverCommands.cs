@@ -8,14 +8,6 @@ namespace Talos.Recovery.Cli.Commands;
 /// <summary><c>talos-recovery recover assess|backup|plan|run</c>: the disaster-recovery procedure of the SDK (<see cref="RecoveryClient"/>).</summary>
 internal static class RecoverCommands
 {
-    private static readonly CliOption Nodes = new("nodes", 'n', "control-plane nodes (default: the talosconfig context's nodes)", "ip") { Repeatable = true, SplitCommas = true, Inherited = true };
-
-    private static readonly CliOption Endpoints = new("endpoints", 'e', "Talos API endpoints (default: the context's)", "host[:port]") { Repeatable = true, SplitCommas = true, Inherited = true };
-
-    private static readonly CliOption TalosconfigFile = new("talosconfig", null, "talosconfig file (default: $TALOSCONFIG, ~/.talos/config)", "file") { Inherited = true };
-
-    private static readonly CliOption ContextName = new("context", null, "talosconfig context (default: the current one)", "name") { Inherited = true };
-
     private static readonly CliArgument BackupDirectory = new("DIR", "the backup set's directory (must not exist, or be empty)");
 
     private static readonly CliOption From = new("from", null, "the backup set to restore (a directory written by `recover backup`)", "dir");
@@ -41,7 +33,6 @@ internal static class RecoverCommands
                 on every node.
                 """,
         };
-        recover.Add(Nodes).Add(Endpoints).Add(TalosconfigFile).Add(ContextName);
 
         recover.Add(new CliCommand("assess", "Observe every control-plane node and give a verdict")
         {
@@ -70,26 +61,11 @@ internal static class RecoverCommands
         return recover;
     }
 
-    private static TalosClient CreateClient(CliInvocation invocation)
-    {
-        var parse = invocation.ParseResult;
-        var endpoints = parse.GetValues(Endpoints).Where(e => e.Length > 0).ToList();
-        List<TalosEndpoint>? parsed = null;
-        if (endpoints.Count > 0)
-        {
-            parsed = [];
-            foreach (var endpoint in endpoints)
-            {
-                parsed.Add(TalosEndpoint.TryParse(endpoint, out var e) ? e : throw new CliUsageException($"--endpoints: '{endpoint}' is not host[:port] or a URL", invocation.Command));
-            }
-        }
-
-        return TalosClient.Create(new TalosClientOptions { Endpoints = parsed }, parse.GetValue(ContextName), parse.GetValue(TalosconfigFile));
-    }
+    private static TalosClient CreateClient(CliInvocation invocation) => TalosFlags.CreateClient(invocation);
 
     private static IReadOnlyList<string>? NodesOf(CliInvocation invocation)
     {
-        var nodes = invocation.ParseResult.GetValues(Nodes).Where(n => n.Length > 0).ToList();
+        var nodes = invocation.ParseResult.GetValues(TalosFlags.Nodes).Where(n => n.Length > 0).ToList();
         return nodes.Count == 0 ? null : nodes;
     }
 

@@ -314,9 +314,37 @@ public class CliParserTests
             Assert.That(() => _snapshot.Add(new CliOption("nodes", null, "clash with an inherited option")), Throws.InvalidOperationException);
             Assert.That(() => _etcd.Add(new CliCommand("members", "twice")), Throws.InvalidOperationException);
             Assert.That(() => _etcd.Add(new CliArgument("X", "groups take no arguments")), Throws.InvalidOperationException);
-            Assert.That(() => _snapshot.Add(new CliCommand("sub", "verbs with arguments take no subcommands")), Throws.InvalidOperationException);
+            Assert.That(() => new CliCommand("group", "a group").Add(new CliArgument("X", "x")).Add(new CliCommand("sub", "handler-less commands with arguments take no subcommands")), Throws.InvalidOperationException);
             Assert.That(() => _get.Add(new CliArgument("MORE", "after a many-valued argument")), Throws.InvalidOperationException);
             Assert.That(() => new CliOption("--dashed", null, "x"), Throws.ArgumentException);
+        });
+    }
+
+    [Test]
+    public void A_verb_with_subcommands_takes_its_argument_unless_the_first_word_names_a_subcommand()
+    {
+        var nodes = new CliOption("nodes", 'n', "targets", "strings") { Repeatable = true, SplitCommas = true, Inherited = true };
+        var count = new CliOption("nodes", null, "a count", "n");
+        var save = new CliCommand("save", "direct") { Handler = (_, _) => Task.FromResult(0) }.Add(new CliArgument("FILE", "file")).Add(count);
+        var snapshot = new CliCommand("snapshot", "through Talos") { Handler = (_, _) => Task.FromResult(0) };
+        snapshot.Add(save);
+        snapshot.Add(new CliArgument("FILE", "file"));
+        var root = new CliCommand("tool", "A tool").Add(nodes).Add(snapshot);
+
+        var talos = CliParser.Parse(root, ["-n", "a,b", "snapshot", "db"]);
+        var direct = CliParser.Parse(root, ["snapshot", "save", "db", "--nodes", "3"]);
+        var literal = CliParser.Parse(root, ["snapshot", "--", "save"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(talos.Command, Is.SameAs(snapshot));
+            Assert.That(talos.Arguments, Is.EqualTo(new[] { "db" }));
+            Assert.That(talos.GetValues(nodes), Is.EqualTo(new[] { "a", "b" }));
+            Assert.That(direct.Command, Is.SameAs(save));
+            Assert.That(direct.GetValue(count), Is.EqualTo("3"), "the verb's own --nodes hides the inherited one");
+            Assert.That(save.InheritedOptions, Is.Empty);
+            Assert.That(literal.Command, Is.SameAs(snapshot));
+            Assert.That(literal.Arguments, Is.EqualTo(new[] { "save" }));
+            Assert.That(() => CliParser.Parse(root, ["snapshot"]), Throws.TypeOf<CliUsageException>().With.Message.EqualTo("\"tool snapshot\" requires FILE"));
         });
     }
 }
