@@ -109,6 +109,7 @@ public static class CliApp
         };
         root.Add(SnapshotCommands.Create());
         root.Add(EtcdSnapshotCommands.Create());
+        root.Add(DrillCommand.Create());
         root.Add(VersionCommand.Create());
         return root;
     }

@@ -53,7 +53,7 @@ public class CliAppTests
         {
             Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage));
             Assert.That(run.Stdout, Is.Empty);
-            Assert.That(run.Stderr, Does.StartWith("Error: \"talos-recovery\" requires a command: snapshot, etcd, version\n"));
+            Assert.That(run.Stderr, Does.StartWith("Error: \"talos-recovery\" requires a command: snapshot, etcd, drill, version\n"));
             Assert.That(run.Stderr, Does.Contain("Commands:\n  snapshot "));
         });
     }

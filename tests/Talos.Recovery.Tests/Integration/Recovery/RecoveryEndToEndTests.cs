@@ -163,6 +163,25 @@ public sealed class RecoveryEndToEndTests
     }
 
     [Test]
+    public async Task A_quorum_restore_removes_the_dead_member_and_the_wiped_node_joins_again()
+    {
+        await using var c = await Cluster.StartAsync(3);
+        var before = await c.DigestAsync(c.Sim.ControlPlanes[0]);
+        var backup = await c.Recovery.BackupAsync(c.BackupDirectory);
+        await c.Sim.ControlPlanes[2].StopEtcdAsync();
+        var assessment = await c.Recovery.AssessAsync(c.Nodes);
+        Assert.That(assessment.Verdict, Is.EqualTo(ClusterVerdict.QuorumRestorable), RecoveryFormatter.FormatAssessment(assessment));
+
+        var plan = await c.Recovery.PlanAsync(assessment, backup, Fast, quorumRestore: true);
+        await c.Recovery.ExecuteAsync(plan);
+
+        var after = await c.Recovery.AssessAsync(c.Nodes);
+        Assert.That(after.Verdict, Is.EqualTo(ClusterVerdict.Healthy), RecoveryFormatter.FormatAssessment(after));
+        Assert.That(after.Members.Select(m => m.Member.Id), Does.Not.Contain(assessment.Members.Single(m => !m.Healthy).Member.Id));
+        Assert.That(await c.DigestAsync(c.Sim.ControlPlanes[2]), Is.EqualTo(before), "the wiped node got the data from its peers, not from the snapshot");
+    }
+
+    [Test]
     public async Task An_init_node_blocks_the_recovery()
     {
         await using var c = await Cluster.StartAsync(3, init: true);
