@@ -163,9 +163,10 @@ public class RecoveryClient
         // Only a running etcd (or one whose service could not be read) can answer etcd queries; asking a node in its join loop
         // costs the node's etcd dial timeout for nothing.
         var askEtcd = hasService && service.Result is null or { State: TalosServiceState.Running or TalosServiceState.Stopping };
-        var members = askEtcd ? Query(TalosApiCall.EtcdMemberList, ct => Client.EtcdMembersAsync(node, queryLocal: true, ct)) : Task.FromResult<TalosEtcdMemberList?>(null);
-        var status = askEtcd ? Query(TalosApiCall.EtcdStatus, ct => Client.EtcdStatusAsync(node, ct)) : Task.FromResult<TalosEtcdMemberStatus?>(null);
-        await Task.WhenAll(members, status).ConfigureAwait(false);
+        var status = askEtcd ? await Query(TalosApiCall.EtcdStatus, ct => Client.EtcdStatusAsync(node, ct)).ConfigureAwait(false) : null;
+
+        // The member list needs a leader: a member that knows none would only make the call wait for etcd's timeout.
+        var members = askEtcd && status is not { Leader: 0 } ? await Query(TalosApiCall.EtcdMemberList, ct => Client.EtcdMembersAsync(node, queryLocal: true, ct)).ConfigureAwait(false) : null;
         lock (failures)
         {
             return new NodeObservation(node)
@@ -176,8 +177,8 @@ public class RecoveryClient
                 Hostname = hostname.Result,
                 EtcdService = service.Result,
                 HasNoEtcdService = !hasService,
-                Members = members.Result,
-                EtcdStatus = status.Result,
+                Members = members,
+                EtcdStatus = status,
                 Failures = failures.OrderBy(f => f.Call).ToList(),
             };
         }
