@@ -158,9 +158,15 @@ public class RecoveryClient
             hasService = s is not null;
             return s;
         });
-        var members = Query(TalosApiCall.EtcdMemberList, ct => Client.EtcdMembersAsync(node, queryLocal: true, ct));
-        var status = Query(TalosApiCall.EtcdStatus, ct => Client.EtcdStatusAsync(node, ct));
-        await Task.WhenAll(version, type, hostname, service, members, status).ConfigureAwait(false);
+        await Task.WhenAll(version, type, hostname, service).ConfigureAwait(false);
+
+        // Only a running etcd (or one whose service could not be read) can answer etcd queries; asking a node in its join loop
+        // costs the node's etcd dial timeout for nothing.
+        var askEtcd = hasService && service.Result is null or { State: TalosServiceState.Running or TalosServiceState.Stopping };
+        var status = askEtcd ? await Query(TalosApiCall.EtcdStatus, ct => Client.EtcdStatusAsync(node, ct)).ConfigureAwait(false) : null;
+
+        // The member list needs a leader: a member that knows none would only make the call wait for etcd's timeout.
+        var members = askEtcd && status is not { Leader: 0 } ? await Query(TalosApiCall.EtcdMemberList, ct => Client.EtcdMembersAsync(node, queryLocal: true, ct)).ConfigureAwait(false) : null;
         lock (failures)
         {
             return new NodeObservation(node)
@@ -171,8 +177,8 @@ public class RecoveryClient
                 Hostname = hostname.Result,
                 EtcdService = service.Result,
                 HasNoEtcdService = !hasService,
-                Members = members.Result,
-                EtcdStatus = status.Result,
+                Members = members,
+                EtcdStatus = status,
                 Failures = failures.OrderBy(f => f.Call).ToList(),
             };
         }
@@ -344,9 +350,24 @@ public class RecoveryClient
         private async Task<string> ResetAsync(RecoveryStep step, CancellationToken ct)
         {
             RecoveryInterlocks.EnsureVerifiedSnapshot(plan.Backup);
+            var before = await owner.ObserveAsync(step.Node!, full: false, ct).ConfigureAwait(false);
             var options = new TalosResetOptions { Graceful = false, Reboot = true, SystemLabelsToWipe = step.LabelsToWipe };
             var actor = await Client.ResetAsync(options, step.Node, ct).ConfigureAwait(false);
-            return $"reset requested (actor {actor})";
+
+            // The reset runs asynchronously: the step is over once the node is seen leaving its old state (down, booting,
+            // in the join loop, or with a new etcd event), so no later step mistakes the old state for the new one.
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                var node = await owner.ObserveAsync(step.Node!, full: false, ct).ConfigureAwait(false);
+                if (!node.IsReachable || node.EtcdCondition is NodeEtcdCondition.Preparing or NodeEtcdCondition.Waiting
+                    || node.EtcdService?.LastEvent != before.EtcdService?.LastEvent)
+                {
+                    return $"reset requested (actor {actor}); {node.Node}: {RecoveryInterlocks.Describe(node)}";
+                }
+
+                await WaitAsync(step, clock, $"{node.Node}: reset requested, etcd still {RecoveryInterlocks.Describe(node)}", ct).ConfigureAwait(false);
+            }
         }
 
         /// <summary>A reset of an earlier run is under way (node down or booting): wait until its etcd settles, then re-decide.</summary>
@@ -438,10 +459,13 @@ public class RecoveryClient
 
         private async Task<string> WaitForJoinedAsync(RecoveryStep step, Stopwatch clock, CancellationToken ct)
         {
+            var failedStreak = 0;
             while (true)
             {
                 var nodes = (await owner.ObserveAllAsync(step.Nodes.Append(step.Node!).Distinct(), full: false, ct).ConfigureAwait(false)).ToDictionary(n => n.Node);
-                if (nodes.Values.FirstOrDefault(n => n.EtcdCondition == NodeEtcdCondition.Failed) is { } failed)
+                var failedNow = nodes.Values.FirstOrDefault(n => n.EtcdCondition == NodeEtcdCondition.Failed);
+                failedStreak = failedNow is null ? 0 : failedStreak + 1;
+                if (failedStreak >= 2 && failedNow is { } failed)
                 {
                     throw Fail(step, failed.Node, $"etcd on {failed.Node} is Failed while joining: {failed.LastEtcdEventMessage}.", failed.LastEtcdEventMessage);
                 }

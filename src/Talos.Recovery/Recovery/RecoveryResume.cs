@@ -65,7 +65,10 @@ public static class RecoveryResume
         var wasHealthy = plan.Assessment.Find(boot.Node)?.EtcdCondition == NodeEtcdCondition.Healthy;
         var restored = boot.EtcdCondition == NodeEtcdCondition.Healthy && (!wasHealthy || bootstrapCalled);
         var restoring = !restored && bootstrapCalled && boot.EtcdCondition is NodeEtcdCondition.Preparing or NodeEtcdCondition.Waiting or NodeEtcdCondition.Unhealthy;
-        var afterBootstrap = restored || restoring;
+        // Once this run's bootstrap was accepted, no node is reset in this run whatever state etcd passes through
+        // (Finished, Starting… right after the call); a restore that fails surfaces as the wait's typed error, and only a
+        // later run may wipe the failed node again.
+        var afterBootstrap = restored || restoring || completed.Contains(bootstrapStep.Number);
         var why = restored ? $"etcd on {boot.Node} runs the restored data" : $"the bootstrap of {boot.Node} was accepted and its restore runs";
 
         var result = new List<RecoveryStepStatus>();

@@ -65,6 +65,23 @@ public class RecoveryResumeTests
         Assert.That(point.Next!.Step.Kind, Is.EqualTo(RecoveryStepKind.WaitForEtcdHealthy));
     }
 
+    [TestCase(TalosServiceState.Finished)]
+    [TestCase(TalosServiceState.Starting)]
+    [TestCase(TalosServiceState.Failed)]
+    public void After_this_runs_bootstrap_no_node_is_reset_whatever_state_etcd_passes_through(TalosServiceState state)
+    {
+        // Found by the drill: right after the bootstrap call the old etcd service is Finished ("Bootstrap requested"),
+        // then Starting; a reset step skipped earlier in the run must not come back as pending and wipe the restore.
+        var bootstrap = _plan.Steps.Single(s => s.Kind == RecoveryStepKind.Bootstrap).Number;
+        var completed = _plan.Steps.Where(s => s.Number <= bootstrap && s.Kind != RecoveryStepKind.ResetNode).Select(s => s.Number).ToHashSet();
+        var boot = Base(2) with { EtcdService = Service(NodeName(2), state, healthy: false) };
+
+        var point = Resume(completed, Preparing(1), boot, Preparing(3));
+
+        Assert.That(point.Steps.Where(s => s.Step.Kind == RecoveryStepKind.ResetNode).Select(s => s.State), Is.All.EqualTo(RecoveryStepState.Done));
+        Assert.That(point.Next!.Step.Kind, Is.EqualTo(RecoveryStepKind.WaitForEtcdHealthy));
+    }
+
     [Test]
     public void A_failed_restore_wipes_the_bootstrap_node_again()
     {

@@ -78,10 +78,13 @@ internal static class RecoveryTestData
 
     public static ClusterAssessment Assess(params NodeObservation[] nodes) => ClusterAssessment.Evaluate(nodes, assessedAt: Now);
 
+    /// <summary>Where the recovery tests keep their files (removed after the run by <see cref="RecoveryTestCleanup"/>).</summary>
+    public static string Root { get; } = Path.Combine(Path.GetTempPath(), $"talos-recovery-tests-{Environment.ProcessId}");
+
     /// <summary>A fresh directory under the test temp root.</summary>
     public static string NewDirectory()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"talos-recovery-tests-{Environment.ProcessId}", Guid.NewGuid().ToString("N")[..12]);
+        var path = Path.Combine(Root, Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(path);
         return path;
     }
@@ -109,5 +112,19 @@ internal static class RecoveryTestData
             !rawCopy,
             verification.Status!);
         return writer.Commit(Now, "admin@test", "test", snapshot, []);
+    }
+}
+
+/// <summary>Removes the recovery tests' files after the run.</summary>
+[SetUpFixture]
+public sealed class RecoveryTestCleanup
+{
+    [OneTimeTearDown]
+    public void DeleteFiles()
+    {
+        if (Directory.Exists(RecoveryTestData.Root))
+        {
+            Directory.Delete(RecoveryTestData.Root, recursive: true);
+        }
     }
 }
