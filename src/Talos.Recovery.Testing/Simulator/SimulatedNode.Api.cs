@@ -21,6 +21,8 @@ namespace Talos.Recovery.Testing.Simulator;
 public sealed partial class SimulatedNode
 {
     private const int ChunkSize = 1024;
+    private const int EtcdBlobSize = 32 * 1024;
+    private byte[]? _replaySnapshot;
     private static readonly TimeSpan EtcdCallTimeout = TimeSpan.FromSeconds(3);
     private readonly List<Event> _events = [];
     private readonly List<Channel<Event>> _subscribers = [];
@@ -192,9 +194,25 @@ public sealed partial class SimulatedNode
         return new EtcdRecoverResponse { Messages = { new EtcdRecover() } };
     }
 
-    internal async Task EtcdSnapshotAsync(Func<Data, Task> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-chunks etcd's Maintenance.Snapshot (32 KiB blobs) into 1 KiB <c>common.Data</c> messages, as machined does.
+    /// <paramref name="buffer"/> (when given) is called with <see langword="true"/> before every message but the last
+    /// of a blob and <see langword="false"/> before that last one, so the server flushes about once per blob, as Go's
+    /// gRPC server coalesces writes that queue up, rather than once per 1 KiB message.
+    /// </summary>
+    internal async Task EtcdSnapshotAsync(Func<Data, Task> write, CancellationToken cancellationToken, Action<bool>? buffer = null)
     {
         RequireControlPlane("etcd snapshot");
+        if (_simulator.Options.ReplayEtcdSnapshot && _replaySnapshot is { } replay)
+        {
+            for (int blob = 0; blob < replay.Length; blob += EtcdBlobSize)
+            {
+                await WriteBlobAsync(replay.AsMemory(blob, Math.Min(EtcdBlobSize, replay.Length - blob)), write, buffer).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         using var channel = CreateEtcdChannel();
         var maintenance = new EtcdApi.Maintenance.MaintenanceClient(channel);
         using var call = maintenance.Snapshot(new EtcdApi.SnapshotRequest(), cancellationToken: cancellationToken);
@@ -212,23 +230,37 @@ public sealed partial class SimulatedNode
             throw new RpcException(new Status(StatusCode.Unknown, "failed reading etcd snapshot: " + detail));
         }
 
+        var copy = _simulator.Options.ReplayEtcdSnapshot ? new MemoryStream() : null;
         try
         {
             while (any)
             {
                 var blob = reader.Current.Blob.Memory;
-                for (int offset = 0; offset < blob.Length; offset += ChunkSize)
-                {
-                    var piece = blob.Slice(offset, Math.Min(ChunkSize, blob.Length - offset));
-                    await write(new Data { Bytes = ByteString.CopyFrom(piece.Span) }).ConfigureAwait(false);
-                }
-
+                copy?.Write(blob.Span);
+                await WriteBlobAsync(blob, write, buffer).ConfigureAwait(false);
                 any = await reader.MoveNext(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (copy is not null)
+            {
+                _replaySnapshot = copy.ToArray();
             }
         }
         catch (RpcException) when (!cancellationToken.IsCancellationRequested)
         {
             // Like machined: a read error in the middle of the stream is swallowed and the stream ends OK.
+        }
+    }
+
+    private static async Task WriteBlobAsync(ReadOnlyMemory<byte> blob, Func<Data, Task> write, Action<bool>? buffer)
+    {
+        for (int offset = 0; offset < blob.Length; offset += ChunkSize)
+        {
+            var piece = blob.Slice(offset, Math.Min(ChunkSize, blob.Length - offset));
+            buffer?.Invoke(offset + ChunkSize < blob.Length);
+
+            // The write serializes the message before it completes, and the blob is not reused until then.
+            await write(new Data { Bytes = UnsafeByteOperations.UnsafeWrap(piece) }).ConfigureAwait(false);
         }
     }
 

@@ -8,6 +8,7 @@ namespace Talos.Recovery.Testing.Simulator;
 /// <summary>The simulated <c>machine.MachineService</c> of one node's endpoint: routing and roles, then the target node's handler.</summary>
 internal sealed class SimulatorMachineService : MachineService.MachineServiceBase
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
     private readonly SimulatorRouter _router;
 
     public SimulatorMachineService(SimulatedNode node) => _router = new SimulatorRouter(node);
@@ -33,7 +34,7 @@ internal sealed class SimulatorMachineService : MachineService.MachineServiceBas
     }
 
     public override Task EtcdSnapshot(EtcdSnapshotRequest request, IServerStreamWriter<Data> responseStream, ServerCallContext context)
-        => _router.StreamAsync(context, "EtcdSnapshot", responseStream, (n, write, ct) => n.EtcdSnapshotAsync(write, ct));
+        => _router.StreamAsync(context, "EtcdSnapshot", responseStream, (n, write, ct) => n.EtcdSnapshotAsync(write, ct, buffered => context.WriteOptions = buffered ? BufferedWrite : null));
 
     public override Task<ResetResponse> Reset(ResetRequest request, ServerCallContext context)
         => _router.UnaryAsync(context, "Reset", n => n.ResetAsync(request));

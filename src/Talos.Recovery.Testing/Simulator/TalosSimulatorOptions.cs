@@ -48,6 +48,13 @@ public sealed class TalosSimulatorOptions
     /// </summary>
     public bool PlaintextListener { get; set; }
 
+    /// <summary>
+    /// When <see langword="true"/>, a node's first EtcdSnapshot is read from its etcd and kept in memory, and later
+    /// EtcdSnapshot calls to that node replay those bytes without asking etcd (so they go stale after writes): for
+    /// benchmarks that measure the client and transport rather than etcd. Default <see langword="false"/>.
+    /// </summary>
+    public bool ReplayEtcdSnapshot { get; set; }
+
     /// <summary>Where the simulator, its servers and its etcd harness log. Default <see cref="NullLoggerFactory.Instance"/>.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 }
