@@ -17,6 +17,8 @@ namespace Talos.Recovery.Client;
 /// </remarks>
 internal sealed class TalosDataChunk : IDisposable
 {
+    private const string MessageName = "common.Data";
+
     private const int InitialBufferSize = 4 * 1024;
 
     private byte[]? _buffer;
@@ -72,14 +74,14 @@ internal sealed class TalosDataChunk : IDisposable
             switch (field, wireType)
             {
                 case (1, 2):
-                    int metadataLength = ReadLength(ref reader);
+                    int metadataLength = ProtoWireReader.ReadLength(ref reader, MessageName);
                     ParseMetadata(reader.UnreadSequence.Slice(0, metadataLength), ref reader);
                     break;
                 case (2, 2):
                     ReadBytes(ref reader);
                     break;
                 default:
-                    Skip(ref reader, wireType);
+                    ProtoWireReader.SkipField(ref reader, wireType, MessageName);
                     break;
             }
         }
@@ -102,11 +104,11 @@ internal sealed class TalosDataChunk : IDisposable
                     Error = ReadString(ref reader);
                     break;
                 case (3, 2):
-                    int statusLength = ReadLength(ref reader);
+                    int statusLength = ProtoWireReader.ReadLength(ref reader, MessageName);
                     ParseStatus(reader.UnreadSequence.Slice(0, statusLength), ref reader);
                     break;
                 default:
-                    Skip(ref reader, wireType);
+                    ProtoWireReader.SkipField(ref reader, wireType, MessageName);
                     break;
             }
         }
@@ -125,13 +127,13 @@ internal sealed class TalosDataChunk : IDisposable
             switch (field, wireType)
             {
                 case (1, 0):
-                    StatusCode = unchecked((int)ReadVarint(ref reader));
+                    StatusCode = unchecked((int)ProtoWireReader.ReadVarint(ref reader, MessageName));
                     break;
                 case (2, 2):
                     StatusMessage = ReadString(ref reader);
                     break;
                 default:
-                    Skip(ref reader, wireType);
+                    ProtoWireReader.SkipField(ref reader, wireType, MessageName);
                     break;
             }
         }
@@ -139,7 +141,7 @@ internal sealed class TalosDataChunk : IDisposable
 
     private void ReadBytes(ref SequenceReader<byte> reader)
     {
-        int length = ReadLength(ref reader);
+        int length = ProtoWireReader.ReadLength(ref reader, MessageName);
         if (_buffer is null || _buffer.Length < length)
         {
             byte[]? old = _buffer;
@@ -157,7 +159,7 @@ internal sealed class TalosDataChunk : IDisposable
 
     private static string ReadString(ref SequenceReader<byte> reader)
     {
-        int length = ReadLength(ref reader);
+        int length = ProtoWireReader.ReadLength(ref reader, MessageName);
         string value = Encoding.UTF8.GetString(reader.UnreadSequence.Slice(0, length));
         reader.Advance(length);
         return value;
@@ -165,7 +167,7 @@ internal sealed class TalosDataChunk : IDisposable
 
     private static (int Field, int WireType) ReadTag(ref SequenceReader<byte> reader)
     {
-        ulong tag = ReadVarint(ref reader);
+        ulong tag = ProtoWireReader.ReadVarint(ref reader, MessageName);
         ulong field = tag >> 3;
         if (field == 0 || field > int.MaxValue)
         {
@@ -175,60 +177,7 @@ internal sealed class TalosDataChunk : IDisposable
         return ((int)field, (int)(tag & 7));
     }
 
-    private static void Skip(ref SequenceReader<byte> reader, int wireType)
-    {
-        long count = wireType switch
-        {
-            0 => 0,
-            1 => 8,
-            2 => ReadLength(ref reader),
-            5 => 4,
-            _ => throw new InvalidDataException($"common.Data has a field of unsupported wire type {wireType}."),
-        };
-        if (wireType == 0)
-        {
-            ReadVarint(ref reader);
-            return;
-        }
 
-        if (reader.Remaining < count)
-        {
-            throw new InvalidDataException("common.Data field runs past the end of the message.");
-        }
-
-        reader.Advance(count);
-    }
-
-    private static int ReadLength(ref SequenceReader<byte> reader)
-    {
-        ulong length = ReadVarint(ref reader);
-        if (length > (ulong)reader.Remaining)
-        {
-            throw new InvalidDataException("common.Data field length runs past the end of the message.");
-        }
-
-        return (int)length;
-    }
-
-    private static ulong ReadVarint(ref SequenceReader<byte> reader)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (!reader.TryRead(out byte b))
-            {
-                throw new InvalidDataException("common.Data ends inside a varint.");
-            }
-
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return value;
-            }
-        }
-
-        throw new InvalidDataException("common.Data has a varint longer than 64 bits.");
-    }
 
     /// <summary>Returns the buffer to the pool; <see cref="Bytes"/> must not be used afterwards.</summary>
     public void Dispose()

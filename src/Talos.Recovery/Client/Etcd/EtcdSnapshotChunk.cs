@@ -16,6 +16,8 @@ namespace Talos.Recovery.Client.Etcd;
 /// </remarks>
 internal sealed class EtcdSnapshotChunk : IDisposable
 {
+    private const string MessageName = "SnapshotResponse";
+
     private const int InitialBufferSize = 32 * 1024;
 
     private byte[]? _buffer;
@@ -60,7 +62,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
         var reader = new SequenceReader<byte>(payload);
         while (!reader.End)
         {
-            ulong tag = ReadVarint(ref reader);
+            ulong tag = ProtoWireReader.ReadVarint(ref reader, MessageName);
             ulong field = tag >> 3;
             int wireType = (int)(tag & 7);
             if (field == 0)
@@ -71,7 +73,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
             switch (field, wireType)
             {
                 case (2, 0):
-                    RemainingBytes = ReadVarint(ref reader);
+                    RemainingBytes = ProtoWireReader.ReadVarint(ref reader, MessageName);
                     break;
                 case (3, 2):
                     ReadBlob(ref reader);
@@ -80,7 +82,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
                     ReadVersion(ref reader);
                     break;
                 default:
-                    Skip(ref reader, wireType);
+                    ProtoWireReader.SkipField(ref reader, wireType, MessageName);
                     break;
             }
         }
@@ -88,7 +90,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
 
     private void ReadBlob(ref SequenceReader<byte> reader)
     {
-        int length = ReadLength(ref reader);
+        int length = ProtoWireReader.ReadLength(ref reader, MessageName);
         if (_buffer is null || _buffer.Length < length)
         {
             byte[]? old = _buffer;
@@ -110,7 +112,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
 
     private void ReadVersion(ref SequenceReader<byte> reader)
     {
-        int length = ReadLength(ref reader);
+        int length = ProtoWireReader.ReadLength(ref reader, MessageName);
         if (Version is null && length > 0)
         {
             // Once per stream at most.
@@ -122,72 +124,7 @@ internal sealed class EtcdSnapshotChunk : IDisposable
         reader.Advance(length);
     }
 
-    private static void Skip(ref SequenceReader<byte> reader, int wireType)
-    {
-        switch (wireType)
-        {
-            case 0:
-                ReadVarint(ref reader);
-                break;
-            case 1:
-                Advance(ref reader, 8);
-                break;
-            case 2:
-                Advance(ref reader, ReadLength(ref reader));
-                break;
-            case 5:
-                Advance(ref reader, 4);
-                break;
-            default:
-                throw new InvalidDataException($"SnapshotResponse has a field of unsupported wire type {wireType}.");
-        }
-    }
 
-    private static void Advance(ref SequenceReader<byte> reader, long count)
-    {
-        if (reader.Remaining < count)
-        {
-            throw new InvalidDataException("SnapshotResponse field runs past the end of the message.");
-        }
-
-        reader.Advance(count);
-    }
-
-    private static int ReadLength(ref SequenceReader<byte> reader)
-    {
-        ulong length = ReadVarint(ref reader);
-        if (length > (ulong)reader.Remaining)
-        {
-            throw new InvalidDataException("SnapshotResponse field length runs past the end of the message.");
-        }
-
-        return (int)length;
-    }
-
-    private static ulong ReadVarint(ref SequenceReader<byte> reader)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (!reader.TryRead(out byte b))
-            {
-                throw new InvalidDataException("SnapshotResponse ends inside a varint.");
-            }
-
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                if (shift == 63 && b > 1)
-                {
-                    break;
-                }
-
-                return value;
-            }
-        }
-
-        throw new InvalidDataException("SnapshotResponse has a varint longer than 64 bits.");
-    }
 
     /// <summary>Returns the buffer to the pool; <see cref="Blob"/> must not be used afterwards.</summary>
     public void Dispose()
