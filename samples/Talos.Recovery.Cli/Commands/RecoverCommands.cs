@@ -63,17 +63,11 @@ internal static class RecoverCommands
 
     private static TalosClient CreateClient(CliInvocation invocation) => TalosFlags.CreateClient(invocation);
 
-    private static IReadOnlyList<string>? NodesOf(CliInvocation invocation)
-    {
-        var nodes = invocation.ParseResult.GetValues(TalosFlags.Nodes).Where(n => n.Length > 0).ToList();
-        return nodes.Count == 0 ? null : nodes;
-    }
-
     private static async Task<int> AssessAsync(CliInvocation invocation, CancellationToken cancellationToken)
     {
         using var client = CreateClient(invocation);
         var recovery = new RecoveryClient(client);
-        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        var assessment = await recovery.AssessAsync(TalosFlags.GetNodes(invocation, client), cancellationToken).ConfigureAwait(false);
         invocation.Output.Write(RecoveryFormatter.FormatAssessment(assessment));
         return ExitCodes.Success;
     }
@@ -83,7 +77,7 @@ internal static class RecoverCommands
         var directory = invocation.Arguments[0];
         using var client = CreateClient(invocation);
         var recovery = new RecoveryClient(client);
-        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        var assessment = await recovery.AssessAsync(TalosFlags.GetNodes(invocation, client), cancellationToken).ConfigureAwait(false);
         var backup = await recovery.BackupAsync(directory, assessment, cancellationToken: cancellationToken).ConfigureAwait(false);
         var snapshot = backup.Manifest.Snapshot;
         invocation.WriteLine($"backup set written to \"{backup.Directory}\"");
@@ -104,7 +98,7 @@ internal static class RecoverCommands
         var from = invocation.ParseResult.GetValue(From) ?? throw new CliUsageException("--from DIR is required (a backup set written by `recover backup`)", invocation.Command);
         var backup = BackupSet.Open(from, cancellationToken);
         var recovery = new RecoveryClient(client);
-        var assessment = await recovery.AssessAsync(NodesOf(invocation), cancellationToken).ConfigureAwait(false);
+        var assessment = await recovery.AssessAsync(TalosFlags.GetNodes(invocation, client), cancellationToken).ConfigureAwait(false);
         var options = new RecoveryPlanOptions
         {
             Force = invocation.ParseResult.GetFlag(Force),
