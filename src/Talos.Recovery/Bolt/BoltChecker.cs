@@ -44,6 +44,7 @@ internal sealed class BoltChecker
     private long _bytesSinceRelease;
     private BoltPageStats _stats;
     private bool _treeTooDeepReported;
+    private BoltLeafSummaries? _summaries;
 
     public BoltChecker(BoltMemory memory, BoltLayout layout, BoltProblemSink sink)
     {
@@ -75,6 +76,19 @@ internal sealed class BoltChecker
         _release = release;
     }
 
+    /// <summary>
+    /// Lets the walk use leaf summaries made while the file streamed in: a clean leaf page whose first and last keys
+    /// fit between its bounds, and whose summary the visitor accepts, is not read at all.
+    /// </summary>
+    public void UseSummaries(BoltLeafSummaries summaries)
+    {
+        ArgumentNullException.ThrowIfNull(summaries);
+        _summaries = summaries;
+    }
+
+    /// <summary>Leaf pages taken from their summaries instead of being read.</summary>
+    public long SummarizedPages { get; private set; }
+
     /// <summary>Runs the whole check, feeding entries to <paramref name="visitor"/>.</summary>
     public void Run<TVisitor>(ref TVisitor visitor, CancellationToken cancellationToken)
         where TVisitor : struct, IBoltVisitor
@@ -89,7 +103,7 @@ internal sealed class BoltChecker
         if (_layout.RootUsable)
         {
             var root = (long)_layout.Active.Root;
-            EnterPage(root, depth: 0, isBucketRoot: true, default, default, fromPage: _layout.ActiveIndex, fromOffset: (_layout.ActiveIndex * _pageSize) + 32);
+            EnterPage(ref visitor, root, depth: 0, isBucketRoot: true, default, default, fromPage: _layout.ActiveIndex, fromOffset: (_layout.ActiveIndex * _pageSize) + 32);
             Walk(ref visitor, cancellationToken);
         }
 
@@ -116,7 +130,7 @@ internal sealed class BoltChecker
             var index = frame.Index++;
             if (frame.IsBranch)
             {
-                VisitBranchElement(ref frame, index);
+                VisitBranchElement(ref frame, index, ref visitor);
             }
             else
             {
@@ -125,7 +139,8 @@ internal sealed class BoltChecker
         }
     }
 
-    private void VisitBranchElement(ref Frame frame, int index)
+    private void VisitBranchElement<TVisitor>(ref Frame frame, int index, ref TVisitor visitor)
+        where TVisitor : struct, IBoltVisitor
     {
         var elementOffset = frame.Offset + BoltConstants.PageHeaderSize + ((long)index * BoltConstants.ElementSize);
         var element = _memory.Span(elementOffset, BoltConstants.ElementSize);
@@ -162,7 +177,7 @@ internal sealed class BoltChecker
             return;
         }
 
-        EnterPage((long)child, frame.Depth, isBucketRoot: false, key, upper, frame.PageId, elementOffset + 8);
+        EnterPage(ref visitor, (long)child, frame.Depth, isBucketRoot: false, key, upper, frame.PageId, elementOffset + 8);
     }
 
     private void VisitLeafElement<TVisitor>(ref Frame frame, int index, ref TVisitor visitor)
@@ -235,7 +250,7 @@ internal sealed class BoltChecker
             return;
         }
 
-        EnterPage((long)bucketRoot, depth + 1, isBucketRoot: true, default, default, pageId, valueOffset);
+        EnterPage(ref visitor, (long)bucketRoot, depth + 1, isBucketRoot: true, default, default, pageId, valueOffset);
     }
 
     /// <summary>Bounds of an element's key (and value) inside the page span, after the element array.</summary>
@@ -291,7 +306,8 @@ internal sealed class BoltChecker
     }
 
     /// <summary>Validates a page reached from the tree and pushes it. Never descends into a page twice.</summary>
-    private void EnterPage(long id, int depth, bool isBucketRoot, KeyRef lower, KeyRef upper, long fromPage, long fromOffset)
+    private void EnterPage<TVisitor>(ref TVisitor visitor, long id, int depth, bool isBucketRoot, KeyRef lower, KeyRef upper, long fromPage, long fromOffset)
+        where TVisitor : struct, IBoltVisitor
     {
         if (id >= _highWater)
         {
@@ -306,11 +322,29 @@ internal sealed class BoltChecker
         }
 
         var offset = id * _pageSize;
-        var header = _memory.Span(offset, BoltConstants.PageHeaderSize);
-        var headerId = Unsafe.ReadUnaligned<ulong>(ref Unsafe.AsRef(in header[0]));
-        var flags = Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in header[8]));
-        var count = Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in header[10]));
-        var overflow = Unsafe.ReadUnaligned<uint>(ref Unsafe.AsRef(in header[12]));
+        ulong headerId;
+        ushort flags;
+        ushort count;
+        uint overflow;
+        BoltLeafSummaries.Entry summary = default;
+        var summarized = _summaries is not null && _summaries.TryGet(id, out summary);
+        if (summarized)
+        {
+            // The summary was made from these very bytes: the header need not be read from the file.
+            headerId = (ulong)id;
+            flags = BoltConstants.LeafPageFlag;
+            count = summary.Count;
+            overflow = summary.Overflow;
+        }
+        else
+        {
+            var header = _memory.Span(offset, BoltConstants.PageHeaderSize);
+            headerId = Unsafe.ReadUnaligned<ulong>(ref Unsafe.AsRef(in header[0]));
+            flags = Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in header[8]));
+            count = Unsafe.ReadUnaligned<ushort>(ref Unsafe.AsRef(in header[10]));
+            overflow = Unsafe.ReadUnaligned<uint>(ref Unsafe.AsRef(in header[12]));
+        }
+
         if (headerId != (ulong)id)
         {
             _sink.Error(BoltProblemCode.PageIdMismatch, id, offset, F($"page {id}: header identifies as page {headerId} (bbolt >= 1.3.7 panics: Page expected to be: {id}, but self identifies as {headerId})"));
@@ -387,6 +421,11 @@ internal sealed class BoltChecker
             }
         }
 
+        if (summarized && depth > 0 && _top < MaxFrames && TryApplySummary(ref visitor, in summary, depth, isBucketRoot, lower, upper))
+        {
+            return;
+        }
+
         Push(new Frame
         {
             PageId = id,
@@ -400,6 +439,36 @@ internal sealed class BoltChecker
             Running = lower,
             Upper = upper,
         });
+    }
+
+    /// <summary>
+    /// What walking a clean leaf page would do when none of its keys breaks an order rule: the first key at or above
+    /// the lower bound, the last below the upper bound (the page's own keys strictly increase), the entries to the
+    /// visitor, and the last key as the running key of the parent. False (the page is then walked) otherwise.
+    /// </summary>
+    private bool TryApplySummary<TVisitor>(ref TVisitor visitor, in BoltLeafSummaries.Entry summary, int depth, bool isBucketRoot, KeyRef lower, KeyRef upper)
+        where TVisitor : struct, IBoltVisitor
+    {
+        var summaries = _summaries!;
+        var first = summaries.Key(summary.FirstKey, summary.FirstLength);
+        var last = summaries.Key(summary.LastKey, summary.LastLength);
+        if ((lower.Length > 0 && Span(lower).SequenceCompareTo(first) > 0) || (upper.Length > 0 && last.SequenceCompareTo(Span(upper)) >= 0))
+        {
+            return false;
+        }
+
+        if (!visitor.TryApplySummary(depth, in summary, summaries))
+        {
+            return false;
+        }
+
+        SummarizedPages++;
+        if (!isBucketRoot && _top > 0)
+        {
+            _frames[_top - 1].Running = new KeyRef(-1L - summary.LastKey, summary.LastLength);
+        }
+
+        return true;
     }
 
     private void EnterInline(long containerPage, long valueOffset, uint valueSize, int depth)
@@ -679,7 +748,8 @@ internal sealed class BoltChecker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Set(ulong[] bits, long id) => bits[id >> 6] |= 1UL << (int)(id & 63);
 
-    private ReadOnlySpan<byte> Span(KeyRef key) => _memory.Span(key.Offset, key.Length);
+    /// <summary>A key in the file, or (negative offset) in the summaries' key arena.</summary>
+    private ReadOnlySpan<byte> Span(KeyRef key) => key.Offset >= 0 ? _memory.Span(key.Offset, key.Length) : _summaries!.Key((int)(-1L - key.Offset), key.Length);
 
     private string Hex(KeyRef key)
     {

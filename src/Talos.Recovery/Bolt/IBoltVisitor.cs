@@ -22,4 +22,11 @@ internal interface IBoltVisitor
 {
     /// <summary>An entry. <paramref name="keyOffset"/> is the key's absolute file offset, <paramref name="pageId"/> the page holding it.</summary>
     void OnEntry(int depth, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, BoltEntryKind kind, long pageId, long keyOffset);
+
+    /// <summary>
+    /// A clean leaf page at <paramref name="depth"/> that has a summary (<see cref="BoltLeafSummaries"/>), whose keys
+    /// already passed every order check: true when the visitor took the summary in place of the page's entries (the
+    /// walk then does not read the page), false to have the entries one by one.
+    /// </summary>
+    bool TryApplySummary(int depth, in BoltLeafSummaries.Entry summary, BoltLeafSummaries summaries);
 }

@@ -35,6 +35,55 @@ internal struct EtcdStatusVisitor : IBoltVisitor
 
     public string? RawStorageVersion { get; private set; }
 
+    /// <summary>
+    /// A clean leaf page's summary in place of its entries: usable where the entries would only be hashed, counted,
+    /// and (in the <c>key</c> bucket) read as revisions; not for the <c>meta</c> bucket (its storage version is a
+    /// value) or when an inspection collects entries.
+    /// </summary>
+    public bool TryApplySummary(int depth, in BoltLeafSummaries.Entry summary, BoltLeafSummaries summaries)
+    {
+        if (depth != 1)
+        {
+            // Nested buckets: nothing of theirs is hashed or counted.
+            return depth > 1;
+        }
+
+        if (_inspection is not null || _current == EtcdBucket.Meta)
+        {
+            return false;
+        }
+
+        if (_current == EtcdBucket.Key && (!summary.RevisionKeys || (_liveKeys is not null && summary.OpCount != summary.Count)))
+        {
+            return false;
+        }
+
+        _crc.Append(summary.Register, summary.DataLength);
+        TotalKey += summary.Count;
+        if (_current != EtcdBucket.Key)
+        {
+            return true;
+        }
+
+        Revision = summary.LastRevision;
+        if (_liveKeys is not null)
+        {
+            foreach (ref readonly var op in summaries.Ops(summary))
+            {
+                if (op.Tombstone)
+                {
+                    _liveKeys.Remove(op.Hash, op.Offset, op.Length);
+                }
+                else
+                {
+                    _liveKeys.Add(op.Hash, op.Offset, op.Length);
+                }
+            }
+        }
+
+        return true;
+    }
+
     public void OnEntry(int depth, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, BoltEntryKind kind, long pageId, long keyOffset)
     {
         if (depth == 1)
@@ -139,7 +188,7 @@ internal struct EtcdStatusVisitor : IBoltVisitor
         var userKeyOffset = keyOffset + key.Length + userKeyStart;
         if (tombstone)
         {
-            _liveKeys?.Remove(userKey);
+            _liveKeys?.Remove(userKey, userKeyOffset);
             _inspection?.OnTombstone();
         }
         else

@@ -21,26 +21,28 @@ internal sealed class LiveKeySet
 
     public long Count { get; private set; }
 
-    public void Add(ReadOnlySpan<byte> key, long keyOffset)
+    public void Add(ReadOnlySpan<byte> key, long keyOffset) => Add(Hash(key), keyOffset, key.Length);
+
+    /// <summary>Adds the key at <paramref name="keyOffset"/> of the file, whose <see cref="Hash"/> is known.</summary>
+    public void Add(ulong hash, long keyOffset, int length)
     {
         if ((Count + 1) * 4 > _slots.Length * 3L)
         {
             Grow();
         }
 
-        var hash = Hash(key);
         var index = (int)hash & _mask;
         while (true)
         {
             ref var slot = ref _slots[index];
             if (slot.Length == 0)
             {
-                slot = new Slot(keyOffset, key.Length + 1, (uint)hash);
+                slot = new Slot(keyOffset, length + 1, (uint)hash);
                 Count++;
                 return;
             }
 
-            if (slot.Hash == (uint)hash && slot.Length - 1 == key.Length && _memory.Span(slot.Offset, key.Length).SequenceEqual(key))
+            if (slot.Hash == (uint)hash && slot.Length - 1 == length && _memory.Span(slot.Offset, length).SequenceEqual(_memory.Span(keyOffset, length)))
             {
                 return;
             }
@@ -49,9 +51,12 @@ internal sealed class LiveKeySet
         }
     }
 
-    public void Remove(ReadOnlySpan<byte> key)
+    public void Remove(ReadOnlySpan<byte> key, long keyOffset) => Remove(Hash(key), keyOffset, key.Length);
+
+    /// <summary>Removes the key at <paramref name="keyOffset"/> of the file, whose <see cref="Hash"/> is known.</summary>
+    public void Remove(ulong hash, long keyOffset, int length)
     {
-        var hash = Hash(key);
+        var key = _memory.Span(keyOffset, length);
         var index = (int)hash & _mask;
         while (true)
         {
@@ -124,7 +129,7 @@ internal sealed class LiveKeySet
         }
     }
 
-    private static ulong Hash(ReadOnlySpan<byte> key)
+    internal static ulong Hash(ReadOnlySpan<byte> key)
     {
         var hash = 0x9E3779B97F4A7C15UL ^ (ulong)key.Length;
         while (key.Length >= 8)

@@ -28,17 +28,17 @@ public sealed partial class SnapshotFile
     /// drops the mapped pages from the resident set every <see cref="WriterResidentWindow"/> bytes, so that the
     /// writer's memory does not grow with the snapshot (the page cache keeps them; re-reads are minor faults).
     /// </summary>
-    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken)
+    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken, BoltLeafSummaries? summaries = null)
     {
         ArgumentNullException.ThrowIfNull(databaseSha256);
-        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256, WriterResidentWindow).Verification;
+        return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256, WriterResidentWindow, summaries).Verification;
     }
 
     /// <summary>
     /// One pass over the file: meta selection, the full structural check with the etcd status computed from the
     /// same walk, and (on another core, at the same time) the SHA-256 of the database part.
     /// </summary>
-    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null, long residentWindow = 0)
+    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null, long residentWindow = 0, BoltLeafSummaries? summaries = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var sink = new BoltProblemSink(options.MaxProblems);
@@ -92,6 +92,10 @@ public sealed partial class SnapshotFile
             var collector = inspect ? new EtcdInspectionCollector() : null;
             var visitor = new EtcdStatusVisitor(sink, liveKeys, collector);
             var checker = new BoltChecker(database, layout, sink);
+            if (summaries is not null && !inspect && summaries.PageSize == layout.PageSize && (ulong)summaries.Pages == layout.HighWaterMark)
+            {
+                checker.UseSummaries(summaries);
+            }
             if (residentWindow > 0 && _buffer.CanReleaseResident && length > residentWindow)
             {
                 var buffer = _buffer;
@@ -142,7 +146,10 @@ public sealed partial class SnapshotFile
                 sink.Error(BoltProblemCode.TrailerMissing, null, length, string.Create(CultureInfo.InvariantCulture, $"snapshot missing hash: {length} bytes is not 32 more than a multiple of 512, so there is no SHA-256 trailer (a raw copy of member/snap/db, or a cut stream); skip the hash check only for a raw copy"));
             }
 
-            var verification = new SnapshotVerification(Path, length, databaseLength, trailer, expected, actual, status, sink.ToList(), sink.NotRecorded, sink.ErrorCount);
+            var verification = new SnapshotVerification(Path, length, databaseLength, trailer, expected, actual, status, sink.ToList(), sink.NotRecorded, sink.ErrorCount)
+            {
+                SummarizedPages = checker.SummarizedPages,
+            };
             if (collector is null)
             {
                 return (verification, null);

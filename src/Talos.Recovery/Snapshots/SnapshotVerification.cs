@@ -49,6 +49,9 @@ public sealed class SnapshotVerification
     /// <summary>The file verified, when it was a file.</summary>
     public string? Path { get; }
 
+    /// <summary>Leaf pages the walk took from summaries made while the file streamed in, instead of reading them.</summary>
+    internal long SummarizedPages { get; init; }
+
     /// <summary>The length of the whole file in bytes.</summary>
     public long FileLength { get; }
 

@@ -34,4 +34,7 @@ internal static partial class SnapshotWriterLog
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Error, Message = "Snapshot transfer to {Destination} failed unexpectedly after {BytesReceived} bytes")]
     public static partial void FailedUnexpectedly(ILogger logger, string destination, long bytesReceived, Exception exception);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Error, Message = "Summarizing the pages of the snapshot for {Destination} failed (an internal error); the final check reads every page instead")]
+    public static partial void ScanFailed(ILogger logger, string destination, Exception exception);
 }

@@ -38,6 +38,9 @@ internal sealed class SnapshotWriterStreamCheck
         _destination = destination;
     }
 
+    /// <summary>Meta page 0's page size once it is in and sane; 0 before (or when it cannot be known early).</summary>
+    public long PageSize => Math.Max(_pageSize, 0);
+
     /// <summary>High-water mark × page size of the active meta, once both meta pages are in and sane.</summary>
     public long? DatabaseLength { get; private set; }
 

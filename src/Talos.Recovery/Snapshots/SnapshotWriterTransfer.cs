@@ -33,6 +33,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly SnapshotWriterHasher _hasher = new();
     private readonly SnapshotWriterStreamCheck _check;
+    private readonly SnapshotStreamScanner? _scanner;
     private readonly List<ReadOnlyMemory<byte>> _segments = new(16);
     private readonly Lock _gate = new();
     private readonly long _start;
@@ -62,6 +63,9 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         _start = start;
         _keepInvalid = options.KeepInvalid || options.KeepInvalidAs is not null;
         _check = new SnapshotWriterStreamCheck(!options.SkipHashCheck, options.ExpectedLength, destination);
+
+        // Leaf summaries for the final check; only for snapshot streams (a raw copy's pages may not match its metas).
+        _scanner = options.SkipHashCheck ? null : new SnapshotStreamScanner(recordOps: options.CountLiveKeys);
         _progress = new SnapshotProgressThrottle(progress, _time, start, options.ProgressInterval, options.ExpectedLength);
         _pipe = new Pipe(new PipeOptions(
             pool: null,
@@ -272,6 +276,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         finally
         {
             _hasher.Dispose();
+            _scanner?.Dispose();
         }
     }
 
@@ -323,15 +328,27 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
             await hook(offset, buffer.Length).ConfigureAwait(false);
         }
 
-        // The write runs on the thread pool while this thread hashes the same bytes.
+        // The write runs on the thread pool while this thread hashes the same bytes, and (once the meta pages told
+        // the geometry) a third task summarizes the leaf pages for the final check.
         var write = SnapshotWriterFileSystem.WriteAsync(_handle, _segments, offset, _abort.Token);
+        var scan = _scanner?.Summaries is not null ? Task.Run(() => Scan(buffer, offset)) : null;
         try
         {
             _hasher.Append(buffer);
         }
         finally
         {
-            await write.ConfigureAwait(false);
+            try
+            {
+                await write.ConfigureAwait(false);
+            }
+            finally
+            {
+                if (scan is not null)
+                {
+                    await scan.ConfigureAwait(false);
+                }
+            }
         }
 
         _written = offset + buffer.Length;
@@ -343,7 +360,28 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         }
 
         _check.Observe(buffer, offset);
+        if (scan is null && _scanner is not null && _check.DatabaseLength is { } database)
+        {
+            // The batch that brought the meta pages (or the first one after them) is summarized here.
+            _scanner.Start(_check.PageSize, database);
+            Scan(buffer, offset);
+        }
+
         _progress.Tick(_written);
+    }
+
+    /// <summary>Feeds the scanner; a failure there only costs the summaries (the final check then reads every page).</summary>
+    private void Scan(System.Buffers.ReadOnlySequence<byte> buffer, long offset)
+    {
+        try
+        {
+            _scanner!.Observe(buffer, offset);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _scanner!.Abandon();
+            SnapshotWriterLog.ScanFailed(_logger, DestinationPath, ex);
+        }
     }
 
     private async Task<SnapshotInfo> FinishAsync()
@@ -380,7 +418,7 @@ internal sealed class SnapshotWriterTransfer : IAsyncDisposable
         try
         {
             snapshot = SnapshotFile.Open(PartPath);
-            verification = snapshot.VerifyWithKnownDigest(digest, new SnapshotVerifyOptions { SkipHashCheck = _options.SkipHashCheck, CountLiveKeys = _options.CountLiveKeys }, _abort.Token);
+            verification = snapshot.VerifyWithKnownDigest(digest, new SnapshotVerifyOptions { SkipHashCheck = _options.SkipHashCheck, CountLiveKeys = _options.CountLiveKeys }, _abort.Token, _scanner?.Summaries);
         }
         catch (Exception ex)
         {

@@ -24,6 +24,44 @@ public class Crc32CTests
         }
     }
 
+    [TestCase(0, 0)]
+    [TestCase(17, 0)]
+    [TestCase(0, 17)]
+    [TestCase(100, 1)]
+    [TestCase(3, 4079)]
+    [TestCase(1000, 65535)]
+    [TestCase(1000, 65536)]
+    [TestCase(5, 65537)]
+    [TestCase(9, 200_001)]
+    [TestCase(1, 1 << 21)]
+    public void Appending_a_register_computed_from_zero_equals_appending_the_bytes(int prefixLength, int length)
+    {
+        var random = new Random(prefixLength + length);
+        var prefix = new byte[prefixLength];
+        var data = new byte[length];
+        random.NextBytes(prefix);
+        random.NextBytes(data);
+
+        var direct = new Crc32C();
+        direct.Append(prefix);
+        direct.Append(data);
+
+        var combined = new Crc32C();
+        combined.Append(prefix);
+        combined.Append(Crc32C.Update(0, data), data.Length);
+
+        Assert.That(combined.Value, Is.EqualTo(direct.Value));
+    }
+
+    [Test]
+    public void Shift_over_zero_bytes_equals_hashing_zero_bytes()
+    {
+        foreach (var length in new[] { 1, 2, 255, 4096, 65535, 65536, 65537, 131_072, 1_000_003 })
+        {
+            Assert.That(Crc32C.Shift(0xDEADBEEF, length), Is.EqualTo(Crc32C.Update(0xDEADBEEF, new byte[length])), $"length {length}");
+        }
+    }
+
     [Test]
     public void Matches_a_bitwise_reference_implementation()
     {

@@ -28,14 +28,32 @@ public unsafe class LiveKeySetTests
             {
                 var i = random.Next(distinct);
                 var key = buffer.AsSpan((int)offsets[i], keys[i].Length);
+                // Both forms: with the key's bytes, and with a precomputed hash (the writer's stream summaries).
+                var hashed = (step & 1) == 0;
                 if (random.Next(3) == 0)
                 {
-                    set.Remove(key);
+                    if (hashed)
+                    {
+                        set.Remove(LiveKeySet.Hash(key), offsets[i], key.Length);
+                    }
+                    else
+                    {
+                        set.Remove(key, offsets[i]);
+                    }
+
                     reference.Remove(Encoding.ASCII.GetString(key));
                 }
                 else
                 {
-                    set.Add(key, offsets[i]);
+                    if (hashed)
+                    {
+                        set.Add(LiveKeySet.Hash(key), offsets[i], key.Length);
+                    }
+                    else
+                    {
+                        set.Add(key, offsets[i]);
+                    }
+
                     reference.Add(Encoding.ASCII.GetString(key));
                 }
 

@@ -133,8 +133,8 @@ public class EtcdClientAuthTests
         Assert.Multiple(() =>
         {
             Assert.That(response.Header.Revision, Is.Positive);
-            Assert.That(logs.MessagesOf(3102).Count(), Is.EqualTo(1), "one refresh");
-            Assert.That(logs.MessagesOf(3101).Count(), Is.EqualTo(2), "authenticated twice");
+            Assert.That(logs.MessagesOf(3502).Count(), Is.EqualTo(1), "one refresh");
+            Assert.That(logs.MessagesOf(3501).Count(), Is.EqualTo(2), "authenticated twice");
         });
     }
 
@@ -151,8 +151,8 @@ public class EtcdClientAuthTests
         Assert.Multiple(() =>
         {
             Assert.That(chunks[^1], Has.Length.EqualTo(32));
-            Assert.That(logs.MessagesOf(3102).Count(), Is.EqualTo(1), "one refresh");
-            Assert.That(logs.MessagesOf(3102).Single(), Does.Contain("invalid auth token"));
+            Assert.That(logs.MessagesOf(3502).Count(), Is.EqualTo(1), "one refresh");
+            Assert.That(logs.MessagesOf(3502).Single(), Does.Contain("invalid auth token"));
         });
     }
 

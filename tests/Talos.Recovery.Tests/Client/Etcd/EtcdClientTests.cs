@@ -248,12 +248,12 @@ public class EtcdClientTests
         Assert.Multiple(() =>
         {
             Assert.That(status.Endpoint, Is.EqualTo(new Uri(_etcd.ClientUrl)));
-            Assert.That(logs.MessagesOf(3100).Single(), Does.Contain(dead));
+            Assert.That(logs.MessagesOf(3500).Single(), Does.Contain(dead));
         });
 
         // The live endpoint is now preferred: no second attempt on the dead one.
         await client.MemberListAsync();
-        Assert.That(logs.MessagesOf(3100).Count(), Is.EqualTo(1));
+        Assert.That(logs.MessagesOf(3500).Count(), Is.EqualTo(1));
     }
 
     [Test]
@@ -316,7 +316,7 @@ public class EtcdClientTests
 
         await client.StatusAsync();
         await client.MemberListAsync();
-        Assert.That(logs.MessagesOf(3103).Count(), Is.EqualTo(1), "authentication is found disabled once");
+        Assert.That(logs.MessagesOf(3503).Count(), Is.EqualTo(1), "authentication is found disabled once");
     }
 
     [Test]

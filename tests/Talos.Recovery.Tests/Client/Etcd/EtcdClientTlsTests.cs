@@ -213,7 +213,7 @@ public class EtcdClientTlsTests
         Assert.Multiple(() =>
         {
             Assert.That(status.Endpoint, Is.EqualTo(new Uri(_etcd.ClientUrl)));
-            Assert.That(logs.MessagesOf(3100).Single(), Does.Contain("localhost").And.Contain("not valid for"));
+            Assert.That(logs.MessagesOf(3500).Single(), Does.Contain("localhost").And.Contain("not valid for"));
         });
     }
 
