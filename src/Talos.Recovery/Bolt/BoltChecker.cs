@@ -421,7 +421,7 @@ internal sealed class BoltChecker
             }
         }
 
-        if (summarized && depth > 0 && _top < MaxFrames && TryApplySummary(ref visitor, in summary, depth, isBucketRoot, lower, upper))
+        if (summarized && depth > 0 && _top < MaxFrames && TryApplySummary(ref visitor, id, in summary, depth, isBucketRoot, lower, upper))
         {
             return;
         }
@@ -446,7 +446,7 @@ internal sealed class BoltChecker
     /// the lower bound, the last below the upper bound (the page's own keys strictly increase), the entries to the
     /// visitor, and the last key as the running key of the parent. False (the page is then walked) otherwise.
     /// </summary>
-    private bool TryApplySummary<TVisitor>(ref TVisitor visitor, in BoltLeafSummaries.Entry summary, int depth, bool isBucketRoot, KeyRef lower, KeyRef upper)
+    private bool TryApplySummary<TVisitor>(ref TVisitor visitor, long id, in BoltLeafSummaries.Entry summary, int depth, bool isBucketRoot, KeyRef lower, KeyRef upper)
         where TVisitor : struct, IBoltVisitor
     {
         var summaries = _summaries!;
@@ -457,7 +457,7 @@ internal sealed class BoltChecker
             return false;
         }
 
-        if (!visitor.TryApplySummary(depth, in summary, summaries))
+        if (!visitor.TryApplySummary(depth, id, in summary))
         {
             return false;
         }

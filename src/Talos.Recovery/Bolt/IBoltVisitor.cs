@@ -28,5 +28,5 @@ internal interface IBoltVisitor
     /// already passed every order check: true when the visitor took the summary in place of the page's entries (the
     /// walk then does not read the page), false to have the entries one by one.
     /// </summary>
-    bool TryApplySummary(int depth, in BoltLeafSummaries.Entry summary, BoltLeafSummaries summaries);
+    bool TryApplySummary(int depth, long pageId, in BoltLeafSummaries.Entry summary);
 }

@@ -15,12 +15,14 @@ internal struct EtcdStatusVisitor : IBoltVisitor
     private readonly BoltProblemSink _sink;
     private readonly LiveKeySet? _liveKeys;
     private readonly EtcdInspectionCollector? _inspection;
+    private readonly SnapshotStreamSummaries? _summaries;
     private Crc32C _crc;
     private EtcdBucket _current;
     private SnapshotBucketCounter? _currentCounter;
 
-    public EtcdStatusVisitor(BoltProblemSink sink, LiveKeySet? liveKeys, EtcdInspectionCollector? inspection)
+    public EtcdStatusVisitor(BoltProblemSink sink, LiveKeySet? liveKeys, EtcdInspectionCollector? inspection, SnapshotStreamSummaries? summaries = null)
     {
+        _summaries = summaries;
         _sink = sink;
         _liveKeys = liveKeys;
         _inspection = inspection;
@@ -40,7 +42,7 @@ internal struct EtcdStatusVisitor : IBoltVisitor
     /// and (in the <c>key</c> bucket) read as revisions; not for the <c>meta</c> bucket (its storage version is a
     /// value) or when an inspection collects entries.
     /// </summary>
-    public bool TryApplySummary(int depth, in BoltLeafSummaries.Entry summary, BoltLeafSummaries summaries)
+    public bool TryApplySummary(int depth, long pageId, in BoltLeafSummaries.Entry summary)
     {
         if (depth != 1)
         {
@@ -53,9 +55,18 @@ internal struct EtcdStatusVisitor : IBoltVisitor
             return false;
         }
 
-        if (_current == EtcdBucket.Key && (!summary.RevisionKeys || (_liveKeys is not null && summary.OpCount != summary.Count)))
+        if (_current == EtcdBucket.Key)
         {
-            return false;
+            if (_summaries is null)
+            {
+                return false;
+            }
+
+            ref readonly var facts = ref _summaries[pageId];
+            if (!facts.RevisionKeys || (_liveKeys is not null && facts.OpCount != summary.Count))
+            {
+                return false;
+            }
         }
 
         _crc.Append(summary.Register, summary.DataLength);
@@ -65,10 +76,11 @@ internal struct EtcdStatusVisitor : IBoltVisitor
             return true;
         }
 
-        Revision = summary.LastRevision;
+        ref readonly var revisions = ref _summaries![pageId];
+        Revision = revisions.LastRevision;
         if (_liveKeys is not null)
         {
-            foreach (ref readonly var op in summaries.Ops(summary))
+            foreach (ref readonly var op in _summaries.Ops(revisions))
             {
                 if (op.Tombstone)
                 {

@@ -28,7 +28,7 @@ public sealed partial class SnapshotFile
     /// drops the mapped pages from the resident set every <see cref="WriterResidentWindow"/> bytes, so that the
     /// writer's memory does not grow with the snapshot (the page cache keeps them; re-reads are minor faults).
     /// </summary>
-    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken, BoltLeafSummaries? summaries = null)
+    internal SnapshotVerification VerifyWithKnownDigest(byte[] databaseSha256, SnapshotVerifyOptions options, CancellationToken cancellationToken, SnapshotStreamSummaries? summaries = null)
     {
         ArgumentNullException.ThrowIfNull(databaseSha256);
         return Analyze(options, computeSha256: true, inspect: false, cancellationToken, databaseSha256, WriterResidentWindow, summaries).Verification;
@@ -38,7 +38,7 @@ public sealed partial class SnapshotFile
     /// One pass over the file: meta selection, the full structural check with the etcd status computed from the
     /// same walk, and (on another core, at the same time) the SHA-256 of the database part.
     /// </summary>
-    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null, long residentWindow = 0, BoltLeafSummaries? summaries = null)
+    private unsafe (SnapshotVerification Verification, SnapshotInspection? Inspection) Analyze(SnapshotVerifyOptions options, bool computeSha256, bool inspect, CancellationToken cancellationToken, byte[]? knownSha256 = null, long residentWindow = 0, SnapshotStreamSummaries? summaries = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var sink = new BoltProblemSink(options.MaxProblems);
@@ -90,12 +90,17 @@ public sealed partial class SnapshotFile
 
             var liveKeys = options.CountLiveKeys || inspect ? new LiveKeySet(database) : null;
             var collector = inspect ? new EtcdInspectionCollector() : null;
-            var visitor = new EtcdStatusVisitor(sink, liveKeys, collector);
             var checker = new BoltChecker(database, layout, sink);
-            if (summaries is not null && !inspect && summaries.PageSize == layout.PageSize && (ulong)summaries.Pages == layout.HighWaterMark)
+            if (summaries is not null && !inspect && summaries.Pages.PageSize == layout.PageSize && (ulong)summaries.Pages.Pages == layout.HighWaterMark)
             {
-                checker.UseSummaries(summaries);
+                checker.UseSummaries(summaries.Pages);
             }
+            else
+            {
+                summaries = null;
+            }
+
+            var visitor = new EtcdStatusVisitor(sink, liveKeys, collector, summaries);
             if (residentWindow > 0 && _buffer.CanReleaseResident && length > residentWindow)
             {
                 var buffer = _buffer;

@@ -38,7 +38,7 @@ internal sealed class SnapshotStreamScanner : IDisposable
     }
 
     /// <summary>Null until the page size and high-water mark are known (both meta pages in and sane).</summary>
-    public BoltLeafSummaries? Summaries { get; private set; }
+    public SnapshotStreamSummaries? Summaries { get; private set; }
 
     /// <summary>Starts summarizing once the geometry is known; a no-op after the first call.</summary>
     public void Start(long pageSize, long databaseLength)
@@ -56,7 +56,7 @@ internal sealed class SnapshotStreamScanner : IDisposable
         }
 
         _carry = new byte[pageSize];
-        Summaries = new BoltLeafSummaries(pageSize, _pages, _recordOps);
+        Summaries = new SnapshotStreamSummaries(pageSize, _pages, _recordOps);
     }
 
     /// <summary>Looks at bytes <c>[offset, offset + buffer.Length)</c>; batches must come in order, without gaps.</summary>
@@ -284,8 +284,8 @@ internal sealed class SnapshotStreamScanner : IDisposable
             }
         }
 
-        var firstKey = summaries.AddKey(first);
-        var lastKey = summaries.AddKey(previous);
+        var firstKey = summaries.Pages.AddKey(first);
+        var lastKey = summaries.Pages.AddKey(previous);
         if (firstKey < 0 || lastKey < 0)
         {
             Abandon(summaries, opStart);
@@ -298,7 +298,7 @@ internal sealed class SnapshotStreamScanner : IDisposable
             opStart = -1;
         }
 
-        summaries.Set(id, new BoltLeafSummaries.Entry
+        var entry = new BoltLeafSummaries.Entry
         {
             Count = count,
             Overflow = overflow,
@@ -308,14 +308,18 @@ internal sealed class SnapshotStreamScanner : IDisposable
             LastLength = (ushort)previous.Length,
             Register = crc,
             DataLength = total,
+        };
+        var facts = new SnapshotStreamSummaries.Facts
+        {
             RevisionKeys = revisionKeys,
             LastRevision = lastRevision,
             OpStart = Math.Max(opStart, 0),
-            OpCount = opStart >= 0 ? count : 0,
-        });
+            OpCount = opStart >= 0 ? count : (ushort)0,
+        };
+        summaries.Set(id, entry, facts);
     }
 
-    private static void Abandon(BoltLeafSummaries summaries, int opStart)
+    private static void Abandon(SnapshotStreamSummaries summaries, int opStart)
     {
         if (opStart >= 0)
         {
