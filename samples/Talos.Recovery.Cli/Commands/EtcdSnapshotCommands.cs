@@ -174,7 +174,7 @@ internal static partial class EtcdSnapshotCommands
     }
 
     /// <summary>Parses a Go duration (<c>300ms</c>, <c>30s</c>, <c>1m30s</c>, <c>1h</c>); <c>0</c> means no limit.</summary>
-    internal static TimeSpan ParseDuration(string text, CliCommand command)
+    internal static TimeSpan ParseDuration(string text, CliCommand command, string flag = "--inactivity-timeout")
     {
         if (text is "0" or "0s")
         {
@@ -184,7 +184,7 @@ internal static partial class EtcdSnapshotCommands
         var match = DurationPattern().Match(text);
         if (!match.Success || text.Length == 0)
         {
-            throw new CliUsageException($"invalid duration \"{text}\" for --inactivity-timeout (examples: 2s, 500ms, 1m30s, 0 to disable)", command);
+            throw new CliUsageException($"invalid duration \"{text}\" for {flag} (examples: 2s, 500ms, 1m30s, 0 to disable)", command);
         }
 
         double milliseconds = 0;

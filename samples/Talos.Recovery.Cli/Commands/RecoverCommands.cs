@@ -18,6 +18,16 @@ internal static class RecoverCommands
 
     private static readonly CliOption Yes = new("yes", 'y', "run without asking for confirmation");
 
+    private static readonly CliArgument ScheduleRoot = new("ROOT", "the directory that holds the backup sets (one backup-<time> directory each)");
+
+    private static readonly CliOption Every = new("every", null, "time between backups (default 1h)", "duration");
+
+    private static readonly CliOption Keep = new("keep", null, "the newest backup sets to keep (default 24)", "n");
+
+    private static readonly CliOption KeepWithin = new("keep-within", null, "also keep every set younger than this", "duration");
+
+    private static readonly CliOption Once = new("once", null, "take one backup, apply retention and exit");
+
     public static CliCommand Create()
     {
         var recover = new CliCommand("recover", "Assess, back up and recover a Talos control plane (the disaster-recovery procedure)")
@@ -46,6 +56,12 @@ internal static class RecoverCommands
             Examples = "talos-recovery recover backup ./backup-2026-11-28",
             Handler = BackupAsync,
         }.Add(BackupDirectory));
+        recover.Add(new CliCommand("schedule", "Take backup sets on a schedule, with retention, until interrupted")
+        {
+            Description = "Takes a backup set (as `recover backup`) into ROOT/backup-<UTC time> at once and then every --every, and after each verified set removes the sets beyond --keep (and older than --keep-within). A failed attempt is reported and retried after five minutes (or --every, if shorter); retention never runs after a failure and never removes the newest set. Runs in the foreground until Ctrl+C; --once takes one set and exits.",
+            Examples = "talos-recovery recover schedule /var/backups/talos --every 1h --keep 48",
+            Handler = ScheduleAsync,
+        }.Add(ScheduleRoot).Add(Every).Add(Keep).Add(KeepWithin).Add(Once));
         recover.Add(new CliCommand("plan", "Print the recovery plan for a backup set (dry run)")
         {
             Description = "Assesses the cluster, opens and re-verifies the backup set, and prints the ordered steps with their preconditions and verifications. Changes nothing.",
@@ -91,6 +107,81 @@ internal static class RecoverCommands
         }
 
         return ExitCodes.Success;
+    }
+
+    private static async Task<int> ScheduleAsync(CliInvocation invocation, CancellationToken cancellationToken)
+    {
+        var parse = invocation.ParseResult;
+        var every = EtcdSnapshotCommands.ParseDuration(parse.GetValue(Every) ?? "1h", invocation.Command, "--every");
+        TimeSpan? within = parse.GetValue(KeepWithin) is { } text ? EtcdSnapshotCommands.ParseDuration(text, invocation.Command, "--keep-within") : null;
+        var keepText = parse.GetValue(Keep) ?? "24";
+        if (!int.TryParse(keepText, NumberStyles.None, CultureInfo.InvariantCulture, out var keep) || keep < 1)
+        {
+            throw new CliUsageException($"--keep must be a whole number of at least 1, not \"{keepText}\"", invocation.Command);
+        }
+
+        if (every == Timeout.InfiniteTimeSpan || within == Timeout.InfiniteTimeSpan)
+        {
+            throw new CliUsageException("--every and --keep-within take a positive duration (e.g. 1h, 30m)", invocation.Command);
+        }
+
+        using var client = CreateClient(invocation);
+        var recovery = new RecoveryClient(client);
+        var schedule = new BackupSchedule(recovery, new BackupScheduleOptions
+        {
+            Root = invocation.Arguments[0],
+            Interval = every,
+            KeepLast = keep,
+            KeepWithin = within,
+            RetryInterval = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(5).Ticks, every.Ticks)),
+        });
+
+        void Report(BackupScheduleOutcome outcome)
+        {
+            var at = outcome.StartedAt.ToString("u", CultureInfo.InvariantCulture);
+            if (outcome.Backup is { } set)
+            {
+                invocation.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{at} backup set written to \"{set.Directory}\" ({set.Manifest.Snapshot.Method} from {set.Manifest.Snapshot.SourceNode}, revision {set.Status.Revision}, {set.Manifest.Snapshot.Length} bytes)"));
+                foreach (var removed in outcome.Removed)
+                {
+                    invocation.WriteLine($"{at} retention removed \"{removed}\"");
+                }
+            }
+            else
+            {
+                invocation.WriteErrorLine($"{at} backup failed (older sets kept): {outcome.Error!.Message}");
+            }
+
+            if (!parse.GetFlag(Once))
+            {
+                invocation.WriteLine($"next backup at {outcome.NextAttemptAt.ToString("u", CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        if (parse.GetFlag(Once))
+        {
+            Report(await schedule.BackupNowAsync(cancellationToken).ConfigureAwait(false));
+            return ExitCodes.Success;
+        }
+
+        invocation.WriteLine($"backing up into \"{schedule.Root}\" every {every}, keeping the newest {keep}{(within is { } w ? $" and any younger than {w}" : string.Empty)}; Ctrl+C stops");
+        try
+        {
+            await schedule.RunAsync(new InlineProgress(Report), cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            invocation.WriteLine("stopped");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Reports on the caller's thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class InlineProgress(Action<BackupScheduleOutcome> report) : IProgress<BackupScheduleOutcome>
+    {
+        public void Report(BackupScheduleOutcome value) => report(value);
     }
 
     private static async Task<(RecoveryClient Recovery, RecoveryPlan Plan)> PlanCoreAsync(CliInvocation invocation, TalosClient client, CancellationToken cancellationToken)

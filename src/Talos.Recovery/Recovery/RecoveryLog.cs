@@ -24,4 +24,19 @@ internal static partial class RecoveryLog
 
     [LoggerMessage(EventId = 5012, Level = LogLevel.Information, Message = "Recovery plan finished in {ElapsedMilliseconds} ms; restored revision {Revision}")]
     public static partial void Finished(ILogger logger, long elapsedMilliseconds, long? revision);
+
+    [LoggerMessage(EventId = 5020, Level = LogLevel.Information, Message = "Scheduled backup written to {Directory} (revision {Revision}); {Removed} older sets removed; next at {NextAttemptAt:O}")]
+    public static partial void ScheduledBackupWritten(ILogger logger, string directory, long revision, int removed, DateTimeOffset nextAttemptAt);
+
+    [LoggerMessage(EventId = 5021, Level = LogLevel.Error, Message = "Scheduled backup failed: {Message}; older sets are kept")]
+    public static partial void ScheduledBackupFailed(ILogger logger, string message, Exception exception);
+
+    [LoggerMessage(EventId = 5022, Level = LogLevel.Information, Message = "Retention removed the backup set {Directory} taken at {CreatedAt:O}")]
+    public static partial void ScheduledBackupRemoved(ILogger logger, string directory, DateTimeOffset createdAt);
+
+    [LoggerMessage(EventId = 5023, Level = LogLevel.Warning, Message = "Retention could not remove the backup set {Directory}: {Message}")]
+    public static partial void ScheduledBackupRemoveFailed(ILogger logger, string directory, string message);
+
+    [LoggerMessage(EventId = 5024, Level = LogLevel.Warning, Message = "The backup set {Directory} failed verification and is skipped: {Message}")]
+    public static partial void ScheduledBackupUnusable(ILogger logger, string directory, string message);
 }

@@ -66,6 +66,24 @@ public sealed class CliRecoverTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task Schedule_once_takes_a_set_and_applies_retention(CancellationToken cancellationToken)
+    {
+        var root = Path.Combine(_directory, "scheduled");
+        var first = await RunAsync(cancellationToken, "recover", "schedule", root, "--once", "--keep", "1");
+        Assert.That(first.ExitCode, Is.Zero, first.ToString());
+        Assert.That(first.Stdout, Does.Contain("backup set written to").And.Contain("revision"));
+        var second = await RunAsync(cancellationToken, "recover", "schedule", root, "--once", "--keep", "1");
+        Assert.That(second.ExitCode, Is.Zero, second.ToString());
+        Assert.That(second.Stdout, Does.Contain("retention removed"));
+        Assert.That(Directory.GetDirectories(root, "backup-*"), Has.Length.EqualTo(1));
+
+        var usage = await RunAsync(cancellationToken, "recover", "schedule", root, "--keep", "0");
+        Assert.That(usage.ExitCode, Is.Not.Zero);
+        Assert.That(usage.Stderr, Does.Contain("--keep"));
+    }
+
+    [Test]
     public async Task Plan_without_from_is_a_usage_error()
     {
         var run = await RunAsync(CancellationToken.None, "recover", "plan");
