@@ -40,6 +40,12 @@ public enum BlockerReason
 
     /// <summary>No node was assessed.</summary>
     NoNodes,
+
+    /// <summary>
+    /// A node runs an etcd member that the cluster's member list lacks and knows no leader: a leader election under way, or a
+    /// second cluster. Which side holds the cluster cannot be told yet, so no node may be wiped (assess again once it settles).
+    /// </summary>
+    UnsettledMembership,
 }
 
 /// <summary>One reason recovery cannot go ahead, with the way forward.</summary>
@@ -217,6 +223,19 @@ public sealed class ClusterAssessment
         HasQuorum = VotingMemberCount > 0 && HealthyMemberCount >= QuorumSize;
 
         var blockers = FindBlockers(options);
+
+        // A node that runs a member the chosen list lacks and knows no leader is either in a leader election (its cluster's list
+        // could not be read, so a minority's list was chosen) or a second cluster: a quorum restore could wipe the wrong side.
+        var authoritativeIds = authoritative.Select(m => m.Id).ToHashSet();
+        var unsettled = Nodes.Where(n => n.EtcdCondition == NodeEtcdCondition.Unhealthy && n.EtcdStatus is { MemberId: not 0 } s && !authoritativeIds.Contains(s.MemberId)).ToList();
+        if (HasQuorum && unsettled.Count > 0)
+        {
+            var listedBy = candidates.Where(n => MemberKey(n.Members!.Members) == MemberKey(authoritative)).Select(n => n.Node);
+            blockers.Add(new AssessmentBlocker(BlockerReason.UnsettledMembership, unsettled.Select(n => n.Node).ToList(),
+                $"{Join(unsettled.Select(n => $"{n.Node} (member {n.EtcdStatus!.MemberId:x16})"))} {(unsettled.Count == 1 ? "runs an etcd member" : "run etcd members")} that the member list of {Join(listedBy)} does not have, and {(unsettled.Count == 1 ? "knows" : "know")} no leader: a leader election under way, or a second cluster. Which side holds the cluster cannot be told yet.",
+                "Assess again in a few seconds; if it persists, compare 'talosctl -n <node> etcd members' and 'etcd status' on every node before wiping any."));
+        }
+
         Blockers = blockers;
 
         if (!MemberListsAgree)

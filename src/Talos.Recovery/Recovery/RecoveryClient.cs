@@ -62,10 +62,10 @@ public class RecoveryClient
 
         var observations = await ObserveAllAsync(nodes, full: true, cancellationToken).ConfigureAwait(false);
         var assessment = ClusterAssessment.Evaluate(observations, Options.Assessment, Options.TimeProvider.GetUtcNow());
-        if (assessment.Verdict == ClusterVerdict.DisasterRecoveryRequired && Options.ElectionSettleTime > TimeSpan.Zero
-            && observations.Any(o => o.EtcdCondition == NodeEtcdCondition.Unhealthy))
+        var unsettled = assessment.Verdict == ClusterVerdict.DisasterRecoveryRequired || assessment.Blockers.Any(b => b.Reason == BlockerReason.UnsettledMembership);
+        if (unsettled && Options.ElectionSettleTime > TimeSpan.Zero && observations.Any(o => o.EtcdCondition == NodeEtcdCondition.Unhealthy))
         {
-            // Members still run but none is healthy: possibly a leader election after a member died. Look again once.
+            // Members still run but know no leader: possibly a leader election after a member died. Look again once.
             await Task.Delay(Options.ElectionSettleTime, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
             observations = await ObserveAllAsync(nodes, full: true, cancellationToken).ConfigureAwait(false);
             assessment = ClusterAssessment.Evaluate(observations, Options.Assessment, Options.TimeProvider.GetUtcNow());
