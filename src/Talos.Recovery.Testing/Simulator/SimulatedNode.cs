@@ -133,6 +133,9 @@ public sealed partial class SimulatedNode
     /// <summary>Whether the node is powered on (its API accepts connections, possibly still booting).</summary>
     public bool IsPoweredOn => _poweredOn;
 
+    /// <summary>Where the node keeps etcd's data (<see cref="TalosSimulatorOptions.EtcdVolume"/>): what <c>VolumeStatuses.block.talos.dev/ETCD</c> reports and what a reset's labels wipe.</summary>
+    public SimulatedEtcdVolume EtcdVolume => _simulator.Options.EtcdVolume;
+
     /// <summary>The machine configuration the node reports (<c>MachineConfigs.config.talos.dev</c>, id <c>v1alpha1</c>).</summary>
     public string MachineConfigYaml { get; }
 
@@ -515,7 +518,7 @@ public sealed partial class SimulatedNode
     internal bool EtcdDataDirectoryHasEntries()
         => Directory.Exists(EtcdDataDirectory) && Directory.EnumerateFileSystemEntries(EtcdDataDirectory).Any();
 
-    internal void WipeEtcdData()
+    internal void WipeEtcdData(bool includeUpload = true)
     {
         if (Directory.Exists(EtcdDataDirectory))
         {
@@ -532,7 +535,10 @@ public sealed partial class SimulatedNode
             }
         }
 
-        File.Delete(EtcdSnapshotUploadPath);
+        if (includeUpload)
+        {
+            File.Delete(EtcdSnapshotUploadPath);
+        }
     }
 
     internal async Task RebootCoreAsync(CancellationToken cancellationToken)

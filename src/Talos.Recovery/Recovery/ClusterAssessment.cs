@@ -74,7 +74,7 @@ public enum QuorumRestoreActionKind
     /// <summary>Remove the member (<c>EtcdRemoveMemberByID</c>, through a healthy node).</summary>
     RemoveMember = 1,
 
-    /// <summary>Wipe the node's <c>EPHEMERAL</c> (not graceful, reboot) so it joins again with an empty data directory.</summary>
+    /// <summary>Wipe the node's <c>EPHEMERAL</c> (and <c>ETCD</c> where etcd has a volume of its own; not graceful, reboot) so it joins again with an empty data directory.</summary>
     ResetNode,
 
     /// <summary>Nothing to call: the node is in its join loop and will join by itself.</summary>
@@ -243,6 +243,12 @@ public sealed class ClusterAssessment
             notes.Add($"The member lists differ: {string.Join("; ", differences.Select(d => $"{d.MemberName} ({d.MemberId:x16}) listed by {Join(d.ListedBy)}, not by {Join(d.NotListedBy)}"))}.");
         }
 
+        var separate = Nodes.Where(n => n.EtcdOnSeparateVolume == true).Select(n => n.Node).ToList();
+        if (separate.Count > 0)
+        {
+            notes.Add($"etcd keeps its data on an ETCD volume of its own on {Join(separate)}: a reset there wipes ETCD as well as EPHEMERAL.");
+        }
+
         foreach (var node in Nodes.Where(n => n.EtcdCondition == NodeEtcdCondition.Failed))
         {
             notes.Add($"etcd on {node.Node} is Failed: {node.LastEtcdEventMessage ?? "(no event message)"}.");
@@ -295,7 +301,7 @@ public sealed class ClusterAssessment
             }
             else if (!node.IsReachable)
             {
-                notes.Add($"{node.Node} is unreachable: wipe its EPHEMERAL before it starts again, or it will try to rejoin with stale data.");
+                notes.Add($"{node.Node} is unreachable: wipe its EPHEMERAL (and ETCD, if etcd has a volume of its own) before it starts again, or it will try to rejoin with stale data.");
             }
             else
             {
@@ -318,8 +324,12 @@ public sealed class ClusterAssessment
         return actions;
     }
 
-    private static QuorumRestoreAction ResetAction(string node)
-        => new(QuorumRestoreActionKind.ResetNode, node, null, $"wipe EPHEMERAL on {node} so it joins again (talosctl -n {node} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL)");
+    private QuorumRestoreAction ResetAction(string node)
+    {
+        var labels = RecoveryPlanner.LabelsFor(Find(node));
+        return new(QuorumRestoreActionKind.ResetNode, node, null,
+            $"wipe {string.Join(" and ", labels)} on {node} so it joins again (talosctl -n {node} reset --graceful=false --reboot {string.Join(" ", labels.Select(l => "--system-labels-to-wipe=" + l))})");
+    }
 
     private List<AssessmentBlocker> FindBlockers(ClusterAssessmentOptions options)
     {

@@ -53,6 +53,43 @@ public sealed class RecoveryEndToEndTests
     }
 
     [Test]
+    public async Task Nodes_with_etcd_on_an_ETCD_partition_are_detected_and_wiped_with_it_and_restored()
+    {
+        await using var c = await Cluster.StartAsync(3, etcdVolume: SimulatedEtcdVolume.Partition);
+        var before = await c.DigestAsync(c.Sim.ControlPlanes[0]);
+        var backup = await c.Recovery.BackupAsync(c.BackupDirectory);
+        await c.Sim.ControlPlanes[1].LoseDataAsync();
+        await c.Sim.ControlPlanes[2].LoseDataAsync();
+
+        var assessment = await c.Recovery.AssessAsync(c.Nodes);
+        Assert.That(assessment.Verdict, Is.EqualTo(ClusterVerdict.DisasterRecoveryRequired), RecoveryFormatter.FormatAssessment(assessment));
+        Assert.That(assessment.Nodes.Select(n => n.EtcdOnSeparateVolume), Is.All.EqualTo(true));
+        Assert.That(assessment.Nodes.Select(n => n.EtcdVolume!.Type), Is.All.EqualTo(TalosVolumeType.Partition));
+
+        // Overriding the detection shows why it matters: wiping EPHEMERAL alone leaves cp-1's data on its ETCD partition, so its
+        // etcd starts again from it instead of reaching Preparing, and the run stops before any bootstrap.
+        var wrong = await c.Recovery.PlanAsync(assessment, backup, new RecoveryPlanOptions { EtcdOnSeparateVolume = false, ResetTimeout = Fast.ResetTimeout, PreparingTimeout = TimeSpan.FromSeconds(5) });
+        var stuck = Assert.ThrowsAsync<RecoveryStepFailedException>(async () => await c.Recovery.ExecuteAsync(wrong));
+        Assert.That(stuck!.Step.Kind, Is.EqualTo(RecoveryStepKind.WaitForEtcdPreparing), stuck.Message);
+        Assert.That(Directory.EnumerateFileSystemEntries(c.Sim.ControlPlanes[0].EtcdDataDirectory), Is.Not.Empty, "cp-1 kept its etcd data");
+
+        // Detected, not configured: every reset wipes ETCD with EPHEMERAL; the run resumes and resets cp-1 again, with both labels.
+        var plan = await c.Recovery.PlanAsync(assessment, backup, Fast);
+        Assert.That(plan.Steps.Where(s => s.Kind == RecoveryStepKind.ResetNode).Select(s => s.LabelsToWipe), Is.All.EqualTo(new[] { "EPHEMERAL", "ETCD" }));
+        Assert.That(plan.Warnings, Has.Some.Contains("ETCD volume of its own"));
+        var result = await c.Recovery.ExecuteAsync(plan);
+
+        Assert.That(result.RestoredStatus!.Revision, Is.EqualTo(backup.Status.Revision));
+        foreach (var node in c.Sim.ControlPlanes)
+        {
+            Assert.That(await c.DigestAsync(node), Is.EqualTo(before), node.Name);
+        }
+
+        var after = await c.Recovery.AssessAsync(c.Nodes);
+        Assert.That(after.Verdict, Is.EqualTo(ClusterVerdict.Healthy), RecoveryFormatter.FormatAssessment(after));
+    }
+
+    [Test]
     public async Task A_single_node_cluster_is_restored()
     {
         await using var c = await Cluster.StartAsync(1);
@@ -353,10 +390,16 @@ public sealed class RecoveryEndToEndTests
 
         public IReadOnlyList<string> Nodes => Sim.ControlPlanes.Select(n => n.Address).ToList();
 
-        public static async Task<Cluster> StartAsync(int controlPlanes, bool init = false)
+        public static async Task<Cluster> StartAsync(int controlPlanes, bool init = false, SimulatedEtcdVolume etcdVolume = SimulatedEtcdVolume.Ephemeral)
         {
             EtcdRequirement.Require();
-            var sim = await TalosClusterSimulator.StartAsync(new TalosSimulatorOptions { ControlPlanes = controlPlanes, InitNode = init });
+            var sim = await TalosClusterSimulator.StartAsync(new TalosSimulatorOptions
+            {
+                ControlPlanes = controlPlanes,
+                InitNode = init,
+                EtcdVolume = etcdVolume,
+                TalosVersion = etcdVolume == SimulatedEtcdVolume.Ephemeral ? "v1.11.3" : "v1.14.0",
+            });
             var client = TalosClient.FromConfig(sim.CreateTalosConfig("os:admin"), options: new TalosClientOptions { CallTimeout = TimeSpan.FromSeconds(30) });
             var cluster = new Cluster(sim, client, System.IO.Directory.CreateTempSubdirectory("talos-recovery-e2e-").FullName);
             using var etcd = new EtcdGatewayClient(sim.ControlPlanes[0].EtcdClientUrl!);
