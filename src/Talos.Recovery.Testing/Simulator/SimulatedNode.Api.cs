@@ -268,14 +268,29 @@ public sealed partial class SimulatedNode
     {
         string actor = Guid.NewGuid().ToString();
         var labels = request.SystemPartitionsToWipe.Select(p => p.Label).ToList();
-        bool wipe = request.Mode != ResetRequest.Types.WipeMode.UserDisks
-            && (labels.Count == 0 || labels.Any(l => l is "EPHEMERAL" or "ETCD"));
-        RunInBackground(() => RunResetAsync(request.Graceful, request.Reboot, wipe, actor));
+        bool system = request.Mode != ResetRequest.Types.WipeMode.UserDisks;
+        bool wipeEphemeral = system && (labels.Count == 0 || labels.Contains("EPHEMERAL"));
+        bool wipeEtcdVolume = system && (labels.Count == 0 || labels.Contains("ETCD"));
+        if (system && labels.Contains("ETCD"))
+        {
+            // Talos validates the targets before it replies: ETCD must exist, and a directory volume goes only with its backing volume.
+            switch (EtcdVolume)
+            {
+                case SimulatedEtcdVolume.Ephemeral:
+                    throw new RpcException(new Status(StatusCode.Unknown, "failed to reset: volume \"ETCD\" is not located"));
+                case SimulatedEtcdVolume.Directory when !wipeEphemeral:
+                    throw new RpcException(new Status(StatusCode.Unknown, "failed to reset: volume \"ETCD\" resides on volume \"EPHEMERAL\""));
+            }
+        }
+
+        // The upload (/var/lib/etcd.snapshot) is on EPHEMERAL; etcd's data too, unless it has a partition of its own.
+        bool wipeEtcdData = EtcdVolume == SimulatedEtcdVolume.Partition ? wipeEtcdVolume : wipeEphemeral;
+        RunInBackground(() => RunResetAsync(request.Graceful, request.Reboot, wipeEtcdData, wipeEphemeral, actor));
         await Task.Yield();
         return new ResetResponse { Messages = { new Reset { ActorId = actor } } };
     }
 
-    private async Task RunResetAsync(bool graceful, bool reboot, bool wipe, string actor)
+    private async Task RunResetAsync(bool graceful, bool reboot, bool wipeEtcdData, bool wipeEphemeral, string actor)
     {
         PublishSequence("reset", SequenceEvent.Types.Action.Start, actor);
         _ready = false;
@@ -302,9 +317,14 @@ public sealed partial class SimulatedNode
                 SetEtcdState(TalosServiceState.Finished, "Service finished successfully");
             }
 
-            if (wipe)
+            if (wipeEtcdData)
             {
-                WipeEtcdData();
+                WipeEtcdData(includeUpload: false);
+            }
+
+            if (wipeEphemeral)
+            {
+                File.Delete(EtcdSnapshotUploadPath);
             }
         }
         finally

@@ -19,7 +19,7 @@ namespace Talos.Recovery.Testing.Simulator;
 /// <summary>
 /// One simulated Talos node of a <see cref="TalosClusterSimulator"/>: its machine API server (mutual TLS, like apid in
 /// front of machined), its disk under the simulator's working directory, and on control planes a real etcd process.
-/// Fault injection (<see cref="LoseDataAsync"/>, <see cref="StopEtcdAsync"/>, <see cref="PowerOffAsync"/>) builds the
+/// Fault injection (<see cref="LoseDataAsync"/>, <see cref="StopEtcdAsync"/>, <see cref="PowerOffAsync"/>, <see cref="SplitIntoOwnClusterAsync"/>) builds the
 /// disasters a recovery must handle.
 /// </summary>
 public sealed partial class SimulatedNode
@@ -133,6 +133,9 @@ public sealed partial class SimulatedNode
     /// <summary>Whether the node is powered on (its API accepts connections, possibly still booting).</summary>
     public bool IsPoweredOn => _poweredOn;
 
+    /// <summary>Where the node keeps etcd's data (<see cref="TalosSimulatorOptions.EtcdVolume"/>): what <c>VolumeStatuses.block.talos.dev/ETCD</c> reports and what a reset's labels wipe.</summary>
+    public SimulatedEtcdVolume EtcdVolume => _simulator.Options.EtcdVolume;
+
     /// <summary>The machine configuration the node reports (<c>MachineConfigs.config.talos.dev</c>, id <c>v1alpha1</c>).</summary>
     public string MachineConfigYaml { get; }
 
@@ -178,6 +181,45 @@ public sealed partial class SimulatedNode
                 KillEtcd();
                 SetEtcdState(TalosServiceState.Failed, "Error running Containerd(etcd), going to restart forever: task \"etcd\" failed: exit code 137");
             }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// A split brain, as after a mistaken <c>talosctl bootstrap</c> on a node that had lost its data while the other members kept
+    /// quorum: the node's etcd is killed, its data wiped, and etcd starts a new single-member cluster of its own (a fresh member
+    /// id, Running and healthy). The other members still list the node's old member, which no longer answers them; the node
+    /// lists only its new member. The node's API stays reachable throughout. Returns once the new etcd is healthy.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The node is not a control plane.</exception>
+    public async Task SplitIntoOwnClusterAsync(CancellationToken cancellationToken = default)
+    {
+        if (!IsControlPlane)
+        {
+            throw new InvalidOperationException($"{Name} is a worker: it runs no etcd.");
+        }
+
+        SimulatorLog.NodeAction(_simulator.Logger, Name, "bootstrapping a cluster of its own");
+        await CancelJoinLoopAsync().ConfigureAwait(false);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            KillEtcd();
+            WipeEtcdData();
+            SetEtcdState(TalosServiceState.Finished, "Bootstrap requested");
+            SetEtcdState(TalosServiceState.Starting, "Starting service");
+            SetEtcdState(TalosServiceState.Preparing, "Running pre state");
+            SetEtcdState(TalosServiceState.Preparing, "Creating service runner");
+
+            // Another cluster token gives the new member an id of its own (etcd derives it from the peer URLs and the token).
+            await LaunchEtcdAsync(Name + "=" + EtcdPeerUrl, existing: false, cancellationToken, _simulator.ClusterToken + "-" + Name + "-alone").ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await WaitEtcdHealthyAsync(timeout.Token).ConfigureAwait(false);
+            MarkEtcdRunning();
         }
         finally
         {
@@ -324,7 +366,7 @@ public sealed partial class SimulatedNode
         KillEtcd();
     }
 
-    internal async Task LaunchEtcdAsync(string initialCluster, bool existing, CancellationToken cancellationToken)
+    internal async Task LaunchEtcdAsync(string initialCluster, bool existing, CancellationToken cancellationToken, string? clusterToken = null)
     {
         CreatePrivateDirectory(EtcdDataDirectory);
         var arguments = new List<string>
@@ -336,7 +378,7 @@ public sealed partial class SimulatedNode
             "--listen-peer-urls=" + EtcdPeerUrl,
             "--initial-advertise-peer-urls=" + EtcdPeerUrl,
             "--initial-cluster=" + initialCluster,
-            "--initial-cluster-token=" + _simulator.ClusterToken,
+            "--initial-cluster-token=" + (clusterToken ?? _simulator.ClusterToken),
             "--initial-cluster-state=" + (existing ? "existing" : "new"),
             "--heartbeat-interval=100",
             "--election-timeout=1000",
@@ -476,7 +518,7 @@ public sealed partial class SimulatedNode
     internal bool EtcdDataDirectoryHasEntries()
         => Directory.Exists(EtcdDataDirectory) && Directory.EnumerateFileSystemEntries(EtcdDataDirectory).Any();
 
-    internal void WipeEtcdData()
+    internal void WipeEtcdData(bool includeUpload = true)
     {
         if (Directory.Exists(EtcdDataDirectory))
         {
@@ -493,7 +535,10 @@ public sealed partial class SimulatedNode
             }
         }
 
-        File.Delete(EtcdSnapshotUploadPath);
+        if (includeUpload)
+        {
+            File.Delete(EtcdSnapshotUploadPath);
+        }
     }
 
     internal async Task RebootCoreAsync(CancellationToken cancellationToken)

@@ -5,6 +5,8 @@ using Google.Protobuf.WellKnownTypes;
 using Talos.Recovery.Api.Config;
 using Talos.Recovery.Api.Cosi;
 using Talos.Recovery.Api.Cosi.Meta;
+using Talos.Recovery.Api.Resource.Block;
+using Talos.Recovery.Api.Resource.Enums;
 using Talos.Recovery.Client;
 
 namespace Talos.Recovery.Testing.Simulator;
@@ -15,27 +17,81 @@ internal static class SimulatorResources
     public const string MachineTypes = "MachineTypes.config.talos.dev";
     public const string MachineConfigs = "MachineConfigs.config.talos.dev";
     public const string ResourceDefinitions = "ResourceDefinitions.meta.cosi.dev";
+    public const string VolumeStatuses = "VolumeStatuses.block.talos.dev";
 
     private static readonly Timestamp Created = Timestamp.FromDateTime(DateTime.UtcNow);
 
-    /// <summary>The types served: (type, namespace, sensitive).</summary>
-    public static readonly IReadOnlyList<(string Type, string Namespace, bool Sensitive)> Types =
+    /// <summary>Every type a simulated node may serve: (type, namespace, sensitive).</summary>
+    private static readonly IReadOnlyList<(string Type, string Namespace, bool Sensitive)> AllTypes =
     [
         (MachineTypes, "config", false),
         (MachineConfigs, "config", true),
         (ResourceDefinitions, "meta", false),
+        (VolumeStatuses, "runtime", false),
     ];
 
-    public static bool IsSensitive(string type) => Types.Any(t => t.Type == type && t.Sensitive);
+    /// <summary>The types <paramref name="node"/> serves: volume statuses only from Talos 1.8 on, as on Talos.</summary>
+    public static IReadOnlyList<(string Type, string Namespace, bool Sensitive)> Types(SimulatedNode node)
+        => AllTypes.Where(t => t.Type != VolumeStatuses || TalosClusterSimulator.ParseVersion(node.Simulator.Options.TalosVersion) is not { } v || v >= TalosClusterSimulator.VolumeStatusVersion).ToList();
+
+    public static bool IsSensitive(string type) => AllTypes.Any(t => t.Type == type && t.Sensitive);
 
     /// <summary>Every resource of <paramref name="type"/> on <paramref name="node"/>, or null when the type is not supported.</summary>
     public static IReadOnlyList<Resource>? List(SimulatedNode node, string type) => type switch
     {
         MachineTypes => [MachineType(node)],
         MachineConfigs => [MachineConfig(node)],
-        ResourceDefinitions => Types.Select(t => Definition(t.Type, t.Namespace, t.Sensitive)).ToList(),
+        ResourceDefinitions => Types(node).Select(t => Definition(t.Type, t.Namespace, t.Sensitive)).ToList(),
+        VolumeStatuses => VolumeStatusList(node),
         _ => null,
     };
+
+    /// <summary>
+    /// The volumes a recovery cares about, laid out like a Talos system disk: <c>STATE</c> and <c>EPHEMERAL</c> partitions, and
+    /// <c>ETCD</c> (control planes with <see cref="TalosSimulatorOptions.EtcdVolume"/> set) as a directory on <c>EPHEMERAL</c> or a
+    /// partition of its own. Without an <c>ETCD</c> volume, Get of id <c>ETCD</c> is <c>NotFound</c>.
+    /// </summary>
+    private static List<Resource> VolumeStatusList(SimulatedNode node)
+    {
+        var separate = node.IsControlPlane && node.EtcdVolume == SimulatedEtcdVolume.Partition;
+        var list = new List<Resource>
+        {
+            Partition("STATE", 5, 100 * 1024 * 1024),
+            Partition("EPHEMERAL", separate ? 7 : 6, 40UL * 1024 * 1024 * 1024),
+        };
+        if (separate)
+        {
+            list.Add(Partition("ETCD", 6, 10UL * 1024 * 1024 * 1024));
+        }
+        else if (node.IsControlPlane && node.EtcdVolume == SimulatedEtcdVolume.Directory)
+        {
+            var spec = new VolumeStatusSpec { Phase = BlockVolumePhase.VolumePhaseReady, Type = BlockVolumeType.VolumeTypeDirectory, ParentId = "EPHEMERAL" };
+            list.Add(Make("runtime", VolumeStatuses, "ETCD", spec.ToByteString(), "phase: ready\ntype: directory\nparentID: EPHEMERAL\n"));
+        }
+
+        return list;
+    }
+
+    private static Resource Partition(string id, int index, ulong size)
+    {
+        string device = string.Create(CultureInfo.InvariantCulture, $"/dev/sda{index}");
+        string pretty = string.Create(CultureInfo.InvariantCulture, $"{size / (1024.0 * 1024 * 1024):0.#} GiB");
+        var spec = new VolumeStatusSpec
+        {
+            Phase = BlockVolumePhase.VolumePhaseReady,
+            Type = BlockVolumeType.VolumeTypePartition,
+            Location = device,
+            MountLocation = device,
+            ParentLocation = "/dev/sda",
+            PartitionIndex = index,
+            Size = size,
+            PrettySize = pretty,
+            Filesystem = BlockFilesystemType.FilesystemTypeXfs,
+        };
+        string yaml = string.Create(CultureInfo.InvariantCulture,
+            $"phase: ready\ntype: partition\nlocation: {device}\nmountLocation: {device}\npartitionIndex: {index}\nparentLocation: /dev/sda\nsize: {size}\nprettySize: {pretty}\nfilesystem: xfs\n");
+        return Make("runtime", VolumeStatuses, id, spec.ToByteString(), yaml);
+    }
 
     private static Resource MachineType(SimulatedNode node)
     {

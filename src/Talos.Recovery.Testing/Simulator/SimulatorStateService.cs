@@ -85,7 +85,7 @@ internal sealed class SimulatorStateService : State.StateBase
 
     private static IReadOnlyList<Resource> Find(SimulatedNode node, string ns, string type)
     {
-        var known = SimulatorResources.Types.FirstOrDefault(t => t.Type == type);
+        var known = SimulatorResources.Types(node).FirstOrDefault(t => t.Type == type);
         if (known.Type is null)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"resource type \"{type}\" is not supported"));

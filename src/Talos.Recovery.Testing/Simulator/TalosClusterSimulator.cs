@@ -63,7 +63,15 @@ public sealed class TalosClusterSimulator : IAsyncDisposable
     /// <summary>How long <see cref="StartAsync"/> took.</summary>
     public TimeSpan StartupTime { get; private set; }
 
+    /// <summary>The first Talos version with an <c>ETCD</c> volume.</summary>
+    internal static readonly Version EtcdVolumeVersion = new(1, 14, 0);
+
+    /// <summary>The first Talos version with volume statuses (<c>VolumeStatuses.block.talos.dev</c>).</summary>
+    internal static readonly Version VolumeStatusVersion = new(1, 8, 0);
+
     internal ILogger Logger { get; }
+
+    internal static Version? ParseVersion(string tag) => global::Talos.Recovery.Recovery.ClusterAssessment.ParseTag(tag);
 
     internal Etcdctl Etcdctl { get; }
 
@@ -87,6 +95,11 @@ public sealed class TalosClusterSimulator : IAsyncDisposable
         if (options.ControlPlanes + options.Workers > 200)
         {
             throw new ArgumentException("At most 200 nodes.", nameof(options));
+        }
+
+        if (options.EtcdVolume != SimulatedEtcdVolume.Ephemeral && !(ParseVersion(options.TalosVersion) is { } version && version >= EtcdVolumeVersion))
+        {
+            throw new ArgumentException($"An ETCD volume ({options.EtcdVolume}) needs TalosVersion v{EtcdVolumeVersion} or later; {options.TalosVersion} keeps etcd on EPHEMERAL.", nameof(options));
         }
 
         var stopwatch = Stopwatch.StartNew();

@@ -4,6 +4,30 @@ using Talos.Recovery.Testing.Certificates;
 
 namespace Talos.Recovery.Testing.Simulator;
 
+/// <summary>Where a simulated control plane keeps etcd's data (<c>/var/lib/etcd</c>), and so what a reset's labels wipe.</summary>
+public enum SimulatedEtcdVolume
+{
+    /// <summary>
+    /// On <c>EPHEMERAL</c>, with no <c>ETCD</c> volume (Talos 1.8 to 1.13): <c>VolumeStatuses.block.talos.dev/ETCD</c> is
+    /// <c>NotFound</c>, wiping <c>EPHEMERAL</c> wipes etcd, and a reset naming <c>ETCD</c> fails (<c>volume "ETCD" is not located</c>).
+    /// </summary>
+    Ephemeral = 0,
+
+    /// <summary>
+    /// In an <c>ETCD</c> volume that is a directory on <c>EPHEMERAL</c> (Talos 1.14's default layout): the volume status has type
+    /// <c>directory</c>, wiping <c>EPHEMERAL</c> wipes etcd, and a reset naming <c>ETCD</c> without <c>EPHEMERAL</c> fails
+    /// (<c>volume "ETCD" resides on volume "EPHEMERAL"</c>). Needs <see cref="TalosSimulatorOptions.TalosVersion"/> 1.14 or later.
+    /// </summary>
+    Directory,
+
+    /// <summary>
+    /// On an <c>ETCD</c> partition of its own (Talos 1.14+ with a <c>VolumeConfig</c> for <c>ETCD</c>): the volume status has type
+    /// <c>partition</c>, wiping <c>EPHEMERAL</c> leaves etcd's data in place (only the snapshot upload, which lives on
+    /// <c>EPHEMERAL</c>, goes), and only wiping <c>ETCD</c> empties it. Needs <see cref="TalosSimulatorOptions.TalosVersion"/> 1.14 or later.
+    /// </summary>
+    Partition,
+}
+
 /// <summary>Options of <see cref="TalosClusterSimulator.StartAsync(TalosSimulatorOptions?, CancellationToken)"/>.</summary>
 public sealed class TalosSimulatorOptions
 {
@@ -30,6 +54,13 @@ public sealed class TalosSimulatorOptions
 
     /// <summary>The Talos version the nodes report (<c>Version</c>). Default <c>v1.11.3</c>.</summary>
     public string TalosVersion { get; set; } = "v1.11.3";
+
+    /// <summary>
+    /// Where every control plane keeps etcd's data: <see cref="SimulatedEtcdVolume.Ephemeral"/> (the default),
+    /// <see cref="SimulatedEtcdVolume.Directory"/> or <see cref="SimulatedEtcdVolume.Partition"/> (both Talos 1.14+). It decides what
+    /// <c>VolumeStatuses.block.talos.dev/ETCD</c> reports and what a reset's system labels wipe.
+    /// </summary>
+    public SimulatedEtcdVolume EtcdVolume { get; set; }
 
     /// <summary>
     /// When <see langword="true"/> (the default), start returns a bootstrapped, healthy cluster with etcd running on every

@@ -7,6 +7,7 @@ using YamlDotNet.RepresentationModel;
 using ConfigApi = Talos.Recovery.Api.Config;
 using EtcdAlarm = Talos.Recovery.Client.Etcd.EtcdAlarm;
 using EtcdMember = Talos.Recovery.Client.Etcd.EtcdMember;
+using BlockApi = Talos.Recovery.Api.Resource.Block;
 using CosiApi = Talos.Recovery.Api.Cosi;
 
 namespace Talos.Recovery.Client;
@@ -15,6 +16,7 @@ public partial class TalosClient
 {
     private const string MachineConfigType = "MachineConfigs.config.talos.dev";
     private const string MachineTypeType = "MachineTypes.config.talos.dev";
+    private const string VolumeStatusType = "VolumeStatuses.block.talos.dev";
     private static readonly TimeSpan FailedPreconditionRetryInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary><c>Version</c>.</summary>
@@ -102,6 +104,55 @@ public partial class TalosClient
             "worker" => TalosMachineType.Worker,
             _ => TalosMachineType.Unknown,
         };
+    }
+
+    /// <summary>
+    /// One volume's status (<c>VolumeStatuses.block.talos.dev</c>, namespace <c>runtime</c>), e.g. <c>ETCD</c>: Talos 1.14+ reports it
+    /// as a directory on <c>EPHEMERAL</c>, or as a partition of its own when a <c>VolumeConfig</c> provisions one.
+    /// </summary>
+    /// <param name="volumeId">The volume id, e.g. <c>ETCD</c> or <c>EPHEMERAL</c>.</param>
+    /// <param name="node">The node; <see langword="null"/> for the endpoint.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The status; <see langword="null"/> when the node has no such volume (<see cref="StatusCode.NotFound"/>).</returns>
+    /// <exception cref="TalosNodeException">The node refused (a node older than Talos 1.8 does not know the resource type:
+    /// <see cref="StatusCode.PermissionDenied"/> "resource type … is not supported"), or could not be reached.</exception>
+    /// <exception cref="TalosTlsException">The TLS handshake failed.</exception>
+    public virtual async Task<TalosVolumeStatus?> GetVolumeStatusAsync(string volumeId, string? node = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(volumeId);
+        const string Method = StateService + "/Get";
+        var request = new CosiApi.GetRequest { Namespace = "runtime", Type = VolumeStatusType, Id = volumeId };
+        CosiApi.GetResponse response;
+        TalosConnection connection;
+        try
+        {
+            (response, connection) = await UnaryAsync(Method, node, (c, o) => c.State.GetAsync(request, o), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TalosNodeException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            return null;
+        }
+
+        string answered = Describe(node, connection);
+        CosiApi.Spec? spec = response.Resource?.Spec;
+        if (spec is not null && !spec.ProtoSpec.IsEmpty)
+        {
+            var s = BlockApi.VolumeStatusSpec.Parser.ParseFrom(spec.ProtoSpec);
+            return new TalosVolumeStatus(answered, volumeId, (TalosVolumeType)(int)s.Type, (TalosVolumePhase)(int)s.Phase, s.Location, s.MountLocation, s.ParentId, s.Size, s.ErrorMessage);
+        }
+
+        var fields = ReadYamlMapping(spec?.YamlSpec ?? string.Empty);
+        string Field(string key) => fields.TryGetValue(key, out var v) ? v : string.Empty;
+        return new TalosVolumeStatus(
+            answered,
+            volumeId,
+            System.Enum.TryParse<TalosVolumeType>(Field("type"), ignoreCase: true, out var type) ? type : TalosVolumeType.Partition,
+            System.Enum.TryParse<TalosVolumePhase>(Field("phase"), ignoreCase: true, out var phase) ? phase : TalosVolumePhase.Waiting,
+            Field("location"),
+            Field("mountLocation"),
+            Field("parentID"),
+            ulong.TryParse(Field("size"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : 0,
+            Field("errorMessage"));
     }
 
     /// <summary><c>EtcdMemberList</c>; <paramref name="queryLocal"/> asks only the node's own etcd member.</summary>
@@ -330,6 +381,31 @@ public partial class TalosClient
     };
 
     /// <summary>The value of a YAML document that is a single scalar, or <see langword="null"/>.</summary>
+    private static Dictionary<string, string> ReadYamlMapping(string yaml)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlMappingNode mapping)
+            {
+                foreach (var (key, value) in mapping.Children)
+                {
+                    if (key is YamlScalarNode { Value: { } k } && value is YamlScalarNode { Value: { } v })
+                    {
+                        result[k] = v;
+                    }
+                }
+            }
+        }
+        catch (YamlDotNet.Core.YamlException)
+        {
+        }
+
+        return result;
+    }
+
     private static string? ReadYamlScalar(string yaml)
     {
         try

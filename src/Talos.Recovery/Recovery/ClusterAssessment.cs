@@ -40,6 +40,12 @@ public enum BlockerReason
 
     /// <summary>No node was assessed.</summary>
     NoNodes,
+
+    /// <summary>
+    /// A node runs an etcd member that the cluster's member list lacks and knows no leader: a leader election under way, or a
+    /// second cluster. Which side holds the cluster cannot be told yet, so no node may be wiped (assess again once it settles).
+    /// </summary>
+    UnsettledMembership,
 }
 
 /// <summary>One reason recovery cannot go ahead, with the way forward.</summary>
@@ -68,7 +74,7 @@ public enum QuorumRestoreActionKind
     /// <summary>Remove the member (<c>EtcdRemoveMemberByID</c>, through a healthy node).</summary>
     RemoveMember = 1,
 
-    /// <summary>Wipe the node's <c>EPHEMERAL</c> (not graceful, reboot) so it joins again with an empty data directory.</summary>
+    /// <summary>Wipe the node's <c>EPHEMERAL</c> (and <c>ETCD</c> where etcd has a volume of its own; not graceful, reboot) so it joins again with an empty data directory.</summary>
     ResetNode,
 
     /// <summary>Nothing to call: the node is in its join loop and will join by itself.</summary>
@@ -217,11 +223,30 @@ public sealed class ClusterAssessment
         HasQuorum = VotingMemberCount > 0 && HealthyMemberCount >= QuorumSize;
 
         var blockers = FindBlockers(options);
+
+        // A node that runs a member the chosen list lacks and knows no leader is either in a leader election (its cluster's list
+        // could not be read, so a minority's list was chosen) or a second cluster: a quorum restore could wipe the wrong side.
+        var authoritativeIds = authoritative.Select(m => m.Id).ToHashSet();
+        var unsettled = Nodes.Where(n => n.EtcdCondition == NodeEtcdCondition.Unhealthy && n.EtcdStatus is { MemberId: not 0 } s && !authoritativeIds.Contains(s.MemberId)).ToList();
+        if (HasQuorum && unsettled.Count > 0)
+        {
+            var listedBy = candidates.Where(n => MemberKey(n.Members!.Members) == MemberKey(authoritative)).Select(n => n.Node);
+            blockers.Add(new AssessmentBlocker(BlockerReason.UnsettledMembership, unsettled.Select(n => n.Node).ToList(),
+                $"{Join(unsettled.Select(n => $"{n.Node} (member {n.EtcdStatus!.MemberId:x16})"))} {(unsettled.Count == 1 ? "runs an etcd member" : "run etcd members")} that the member list of {Join(listedBy)} does not have, and {(unsettled.Count == 1 ? "knows" : "know")} no leader: a leader election under way, or a second cluster. Which side holds the cluster cannot be told yet.",
+                "Assess again in a few seconds; if it persists, compare 'talosctl -n <node> etcd members' and 'etcd status' on every node before wiping any."));
+        }
+
         Blockers = blockers;
 
         if (!MemberListsAgree)
         {
             notes.Add($"The member lists differ: {string.Join("; ", differences.Select(d => $"{d.MemberName} ({d.MemberId:x16}) listed by {Join(d.ListedBy)}, not by {Join(d.NotListedBy)}"))}.");
+        }
+
+        var separate = Nodes.Where(n => n.EtcdOnSeparateVolume == true).Select(n => n.Node).ToList();
+        if (separate.Count > 0)
+        {
+            notes.Add($"etcd keeps its data on an ETCD volume of its own on {Join(separate)}: a reset there wipes ETCD as well as EPHEMERAL.");
         }
 
         foreach (var node in Nodes.Where(n => n.EtcdCondition == NodeEtcdCondition.Failed))
@@ -276,7 +301,7 @@ public sealed class ClusterAssessment
             }
             else if (!node.IsReachable)
             {
-                notes.Add($"{node.Node} is unreachable: wipe its EPHEMERAL before it starts again, or it will try to rejoin with stale data.");
+                notes.Add($"{node.Node} is unreachable: wipe its EPHEMERAL (and ETCD, if etcd has a volume of its own) before it starts again, or it will try to rejoin with stale data.");
             }
             else
             {
@@ -299,8 +324,12 @@ public sealed class ClusterAssessment
         return actions;
     }
 
-    private static QuorumRestoreAction ResetAction(string node)
-        => new(QuorumRestoreActionKind.ResetNode, node, null, $"wipe EPHEMERAL on {node} so it joins again (talosctl -n {node} reset --graceful=false --reboot --system-labels-to-wipe=EPHEMERAL)");
+    private QuorumRestoreAction ResetAction(string node)
+    {
+        var labels = RecoveryPlanner.LabelsFor(Find(node));
+        return new(QuorumRestoreActionKind.ResetNode, node, null,
+            $"wipe {string.Join(" and ", labels)} on {node} so it joins again (talosctl -n {node} reset --graceful=false --reboot {string.Join(" ", labels.Select(l => "--system-labels-to-wipe=" + l))})");
+    }
 
     private List<AssessmentBlocker> FindBlockers(ClusterAssessmentOptions options)
     {

@@ -104,12 +104,29 @@ public sealed record NodeObservation(string Node)
     /// <summary>The node's etcd status, if answered.</summary>
     public TalosEtcdMemberStatus? EtcdStatus { get; init; }
 
+    /// <summary>The node's <c>ETCD</c> volume (<c>VolumeStatuses.block.talos.dev/ETCD</c>), if it has one and it was read.</summary>
+    public TalosVolumeStatus? EtcdVolume { get; init; }
+
+    /// <summary>
+    /// Whether the volume query answered that the node has no <c>ETCD</c> volume: <c>NotFound</c>, or a Talos older than 1.8 that
+    /// does not know volume statuses. etcd's data then lives on <c>EPHEMERAL</c>.
+    /// </summary>
+    public bool HasNoEtcdVolume { get; init; }
+
+    /// <summary>
+    /// Whether etcd's data is on a volume of its own (an <c>ETCD</c> partition or disk), so a reset must wipe <c>ETCD</c> as well as
+    /// <c>EPHEMERAL</c>: <see langword="true"/> for a partition or disk, <see langword="false"/> for none or a directory on
+    /// <c>EPHEMERAL</c>, <see langword="null"/> when the volume could not be read.
+    /// </summary>
+    public bool? EtcdOnSeparateVolume => EtcdVolume is { } volume ? volume.IsSeparateVolume : HasNoEtcdVolume ? false : null;
+
     /// <summary>The queries that gave no answer.</summary>
     public IReadOnlyList<ObservationFailure> Failures { get; init; } = [];
 
     /// <summary>Whether the node answered anything, or failed only for reasons other than reachability.</summary>
     public bool IsReachable
         => Version is not null || MachineType is not null || Hostname is not null || EtcdService is not null || HasNoEtcdService
+           || EtcdVolume is not null || HasNoEtcdVolume
            || Members is not null || EtcdStatus is not null || Failures.Any(f => f.Kind != ObservationFailureKind.Unreachable);
 
     /// <summary>Whether the node has an etcd service, when known.</summary>

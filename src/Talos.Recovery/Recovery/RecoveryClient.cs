@@ -46,7 +46,7 @@ public class RecoveryClient
     public RecoveryClientOptions Options { get; }
 
     /// <summary>
-    /// Observes every control-plane node (version, machine type, hostname, etcd service, local member list, etcd status; each query
+    /// Observes every control-plane node (version, machine type, hostname, etcd service, <c>ETCD</c> volume, local member list, etcd status; each query
     /// with <see cref="RecoveryClientOptions.ObservationTimeout"/>) and derives the verdict (<see cref="ClusterAssessment.Evaluate"/>).
     /// A query that fails is recorded, never thrown.
     /// </summary>
@@ -62,10 +62,10 @@ public class RecoveryClient
 
         var observations = await ObserveAllAsync(nodes, full: true, cancellationToken).ConfigureAwait(false);
         var assessment = ClusterAssessment.Evaluate(observations, Options.Assessment, Options.TimeProvider.GetUtcNow());
-        if (assessment.Verdict == ClusterVerdict.DisasterRecoveryRequired && Options.ElectionSettleTime > TimeSpan.Zero
-            && observations.Any(o => o.EtcdCondition == NodeEtcdCondition.Unhealthy))
+        var unsettled = assessment.Verdict == ClusterVerdict.DisasterRecoveryRequired || assessment.Blockers.Any(b => b.Reason == BlockerReason.UnsettledMembership);
+        if (unsettled && Options.ElectionSettleTime > TimeSpan.Zero && observations.Any(o => o.EtcdCondition == NodeEtcdCondition.Unhealthy))
         {
-            // Members still run but none is healthy: possibly a leader election after a member died. Look again once.
+            // Members still run but know no leader: possibly a leader election after a member died. Look again once.
             await Task.Delay(Options.ElectionSettleTime, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
             observations = await ObserveAllAsync(nodes, full: true, cancellationToken).ConfigureAwait(false);
             assessment = ClusterAssessment.Evaluate(observations, Options.Assessment, Options.TimeProvider.GetUtcNow());
@@ -167,7 +167,23 @@ public class RecoveryClient
             hasService = s is not null;
             return s;
         });
-        await Task.WhenAll(version, type, hostname, service).ConfigureAwait(false);
+        var noVolume = false;
+        var volume = full ? Query(TalosApiCall.VolumeStatus, async ct =>
+        {
+            try
+            {
+                var v = await Client.GetVolumeStatusAsync(RecoveryPlanner.EtcdLabel, node, ct).ConfigureAwait(false);
+                noVolume = v is null;
+                return v;
+            }
+            catch (TalosNodeException e) when (e.StatusCode == StatusCode.PermissionDenied && e.Detail.Contains("is not supported", StringComparison.Ordinal))
+            {
+                // Talos before 1.8 has no volume statuses (an unknown resource type): etcd's data is on EPHEMERAL.
+                noVolume = true;
+                return null;
+            }
+        }) : Task.FromResult<TalosVolumeStatus?>(null);
+        await Task.WhenAll(version, type, hostname, service, volume).ConfigureAwait(false);
 
         // Only a running etcd (or one whose service could not be read) can answer etcd queries; asking a node in its join loop
         // costs the node's etcd dial timeout for nothing.
@@ -186,6 +202,8 @@ public class RecoveryClient
                 Hostname = hostname.Result,
                 EtcdService = service.Result,
                 HasNoEtcdService = !hasService,
+                EtcdVolume = volume.Result,
+                HasNoEtcdVolume = noVolume,
                 Members = members,
                 EtcdStatus = status,
                 Failures = failures.OrderBy(f => f.Call).ToList(),

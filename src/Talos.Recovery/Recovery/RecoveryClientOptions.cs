@@ -20,7 +20,8 @@ public sealed class RecoveryClientOptions
     /// may show <c>Preparing</c> once). Default 2.</summary>
     public int PreparingConfirmations { get; init; } = 2;
 
-    /// <summary>When an assessment finds quorum lost while some etcd still runs (unhealthy: e.g. no leader), how long to wait before
+    /// <summary>When an assessment finds quorum lost while some etcd still runs (unhealthy: e.g. no leader), or a member outside the
+    /// cluster's list without a leader (<see cref="BlockerReason.UnsettledMembership"/>), how long to wait before
     /// observing once more and judging on that second look: a leader election after a member died takes a second or two, and a
     /// cluster in the middle of one must not be judged lost. Default 3 seconds; <see cref="TimeSpan.Zero"/> judges the first look.</summary>
     public TimeSpan ElectionSettleTime { get; init; } = TimeSpan.FromSeconds(3);

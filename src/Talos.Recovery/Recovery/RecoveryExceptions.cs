@@ -35,6 +35,9 @@ public enum RecoveryRefusalReason
 
     /// <summary>The plan does not match the cluster or the backup it is run against.</summary>
     PlanMismatch,
+
+    /// <summary>Nodes run etcd members outside the cluster's member list without a leader (an election, or a second cluster): which side to keep cannot be told yet.</summary>
+    UnsettledMembership,
 }
 
 /// <summary>

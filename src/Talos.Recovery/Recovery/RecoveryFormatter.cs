@@ -7,6 +7,14 @@ namespace Talos.Recovery.Recovery;
 /// <summary>Plain-text renderings of assessments and plans (the dry run), for terminals and logs.</summary>
 public static class RecoveryFormatter
 {
+    private static string EtcdDataOn(NodeObservation node) => node.EtcdVolume switch
+    {
+        { IsSeparateVolume: true } v => $"ETCD ({v.Type.ToString().ToLowerInvariant()}{(v.Location.Length > 0 ? " " + v.Location : string.Empty)})",
+        { } => "EPHEMERAL (ETCD directory)",
+        null when node.HasNoEtcdVolume => "EPHEMERAL",
+        null => "?",
+    };
+
     /// <summary>The assessment: verdict, quorum, one row per node, differences, blockers, quorum-restore steps, notes.</summary>
     public static string FormatAssessment(ClusterAssessment assessment)
     {
@@ -14,7 +22,7 @@ public static class RecoveryFormatter
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"Verdict: {assessment.Verdict}\n");
         sb.Append(CultureInfo.InvariantCulture, $"Quorum: {assessment.HealthyMemberCount} of {assessment.VotingMemberCount} voting members healthy, {assessment.QuorumSize} needed ({(assessment.HasQuorum ? "held" : "lost")}); member lists {(assessment.MemberListsAgree ? "agree" : "differ")}\n\n");
-        var rows = new List<string[]> { new[] { "NODE", "REACHABLE", "TYPE", "VERSION", "ETCD", "HEALTH", "MEMBER", "LAST EVENT" } };
+        var rows = new List<string[]> { new[] { "NODE", "REACHABLE", "TYPE", "VERSION", "ETCD", "HEALTH", "MEMBER", "ETCD DATA ON", "LAST EVENT" } };
         foreach (var n in assessment.Nodes)
         {
             var member = assessment.Members.FirstOrDefault(m => m.Node == n.Node);
@@ -26,6 +34,7 @@ public static class RecoveryFormatter
                 n.EtcdService?.StateText ?? (n.EtcdStatus is not null ? "(status only)" : "?"),
                 n.EtcdCondition.ToString(),
                 member is null ? "-" : $"{member.Member.Name} {member.Member.Id:x16}{(member.Member.IsLearner ? " (learner)" : string.Empty)}",
+                EtcdDataOn(n),
                 n.LastEtcdEventMessage ?? n.Failures.FirstOrDefault()?.Message ?? string.Empty,
             ]);
         }

@@ -77,6 +77,7 @@ public static class RecoveryInterlocks
             BlockerReason.UnsupportedVersion => RecoveryRefusalReason.UnsupportedVersion,
             BlockerReason.NotControlPlane => RecoveryRefusalReason.NotControlPlane,
             BlockerReason.MissingPermissions => RecoveryRefusalReason.MissingPermissions,
+            BlockerReason.UnsettledMembership => RecoveryRefusalReason.UnsettledMembership,
             _ => RecoveryRefusalReason.NoBootstrapCandidate,
         };
         throw new RecoveryRefusedException(reason, blocker.Message, blocker.WayForward, blocker.Nodes);

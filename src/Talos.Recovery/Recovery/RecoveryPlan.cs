@@ -127,10 +127,14 @@ public sealed class RecoveryPlanOptions
     /// assessment order, preferring nodes whose etcd is already <c>Preparing</c>.</summary>
     public string? BootstrapNode { get; init; }
 
-    /// <summary>Also wipe the <c>ETCD</c> volume: set it where etcd data lives on its own partition (Talos 1.14+), where wiping
-    /// <c>EPHEMERAL</c> leaves it untouched. Default <see langword="false"/> (etcd data lives under <c>EPHEMERAL</c>; Talos refuses
-    /// to wipe a directory-backed <c>ETCD</c> on its own).</summary>
-    public bool EtcdOnSeparateVolume { get; init; }
+    /// <summary>
+    /// Whether resets also wipe the <c>ETCD</c> volume. Default <see langword="null"/>: decided per node from the assessment
+    /// (<see cref="NodeObservation.EtcdOnSeparateVolume"/>): <c>ETCD</c> is wiped with <c>EPHEMERAL</c> on a node whose etcd data
+    /// has a partition or disk of its own (Talos 1.14+ with a <c>VolumeConfig</c> for <c>ETCD</c>), since wiping <c>EPHEMERAL</c>
+    /// leaves it untouched; a node whose volume could not be read gets <c>EPHEMERAL</c> only, with a plan warning.
+    /// <see langword="true"/> or <see langword="false"/> overrides the detection for every node.
+    /// </summary>
+    public bool? EtcdOnSeparateVolume { get; init; }
 
     /// <summary>How long a reset may take until the node's etcd is observed again. Default 10 minutes.</summary>
     public TimeSpan ResetTimeout { get; init; } = TimeSpan.FromMinutes(10);

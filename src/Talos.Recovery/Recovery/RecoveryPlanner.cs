@@ -8,7 +8,7 @@ public static class RecoveryPlanner
     /// <summary>The volume Talos keeps etcd's data on (with the snapshot upload) unless etcd has its own volume.</summary>
     public const string EphemeralLabel = "EPHEMERAL";
 
-    /// <summary>The dedicated etcd volume (Talos 1.14+).</summary>
+    /// <summary>The etcd volume (<c>VolumeStatuses.block.talos.dev</c> id, and reset label; Talos 1.14+): a directory on <c>EPHEMERAL</c> by default, or a partition of its own.</summary>
     public const string EtcdLabel = "ETCD";
 
     /// <summary>
@@ -26,13 +26,13 @@ public static class RecoveryPlanner
 
         var nodes = assessment.Nodes.Select(n => n.Node).ToList();
         var bootstrap = ChooseBootstrapNode(assessment, options);
-        var labels = Labels(options);
         var steps = new List<RecoveryStep>();
         var verifiedAt = $"backup set verified at {backup!.VerifiedAt:u}";
 
         // Reset the other nodes first and the bootstrap node last: the cluster's data stays readable on it the longest.
         foreach (var node in nodes.Where(n => n != bootstrap).Append(bootstrap))
         {
+            var labels = LabelsFor(assessment.Find(node), options);
             steps.Add(new RecoveryStep(steps.Count + 1, RecoveryStepKind.ResetNode,
                 $"reset {node}: wipe {string.Join(", ", labels)}, not graceful, reboot",
                 $"a snapshot verified by this SDK exists locally ({verifiedAt}); skipped when etcd on {node} is already Preparing (data directory empty) or the restore has happened",
@@ -97,7 +97,7 @@ public static class RecoveryPlanner
             Node = bootstrap,
         });
 
-        return new RecoveryPlan(RecoveryPlanKind.DisasterRecovery, DateTimeOffset.UtcNow, assessment, backup, nodes, bootstrap, options.Force && assessment.Verdict != ClusterVerdict.DisasterRecoveryRequired, steps, Warnings(assessment, backup));
+        return new RecoveryPlan(RecoveryPlanKind.DisasterRecovery, DateTimeOffset.UtcNow, assessment, backup, nodes, bootstrap, options.Force && assessment.Verdict != ClusterVerdict.DisasterRecoveryRequired, steps, Warnings(assessment, backup, steps, options));
     }
 
     /// <summary>
@@ -128,7 +128,6 @@ public static class RecoveryPlanner
         }
 
         var via = assessment.Members.First(m => m.Healthy).Node!;
-        var labels = Labels(options);
         var steps = new List<RecoveryStep>();
         foreach (var action in assessment.QuorumRestoreActions)
         {
@@ -146,6 +145,7 @@ public static class RecoveryPlanner
                     });
                     break;
                 case QuorumRestoreActionKind.ResetNode:
+                    var labels = LabelsFor(assessment.Find(action.Node!), options);
                     steps.Add(new RecoveryStep(steps.Count + 1, RecoveryStepKind.ResetNode,
                         $"reset {action.Node}: wipe {string.Join(", ", labels)}, not graceful, reboot",
                         $"a snapshot verified by this SDK exists locally; its member was removed; skipped when etcd on {action.Node} is Preparing or it runs a healthy member again",
@@ -169,11 +169,15 @@ public static class RecoveryPlanner
             Node = via,
             Nodes = nodes,
         });
-        return new RecoveryPlan(RecoveryPlanKind.QuorumRestore, DateTimeOffset.UtcNow, assessment, backup!, nodes, null, forced: false, steps, Warnings(assessment, backup!));
+        return new RecoveryPlan(RecoveryPlanKind.QuorumRestore, DateTimeOffset.UtcNow, assessment, backup!, nodes, null, forced: false, steps, Warnings(assessment, backup!, steps, options));
     }
 
-    private static List<string> Labels(RecoveryPlanOptions options)
-        => options.EtcdOnSeparateVolume ? [EphemeralLabel, EtcdLabel] : [EphemeralLabel];
+    /// <summary>
+    /// The system labels a reset of <paramref name="node"/> wipes: <c>EPHEMERAL</c>, and <c>ETCD</c> as well where etcd's data has a
+    /// volume of its own (<see cref="RecoveryPlanOptions.EtcdOnSeparateVolume"/> when set, else the node's observed <c>ETCD</c> volume).
+    /// </summary>
+    public static IReadOnlyList<string> LabelsFor(NodeObservation? node, RecoveryPlanOptions? options = null)
+        => (options?.EtcdOnSeparateVolume ?? node?.EtcdOnSeparateVolume ?? false) ? [EphemeralLabel, EtcdLabel] : [EphemeralLabel];
 
     private static string ChooseBootstrapNode(ClusterAssessment assessment, RecoveryPlanOptions options)
     {
@@ -201,9 +205,18 @@ public static class RecoveryPlanner
         return (candidates.FirstOrDefault(n => n.EtcdCondition == NodeEtcdCondition.Preparing) ?? candidates[0]).Node;
     }
 
-    private static List<string> Warnings(ClusterAssessment assessment, BackupSet backup)
+    private static List<string> Warnings(ClusterAssessment assessment, BackupSet backup, List<RecoveryStep> steps, RecoveryPlanOptions options)
     {
         var warnings = new List<string>(assessment.Notes);
+        if (options.EtcdOnSeparateVolume is null)
+        {
+            foreach (var node in steps.Where(s => s.Kind == RecoveryStepKind.ResetNode).Select(s => assessment.Find(s.Node!)).Where(n => n is { IsReachable: true, EtcdOnSeparateVolume: null }))
+            {
+                var failure = node!.Failures.FirstOrDefault(f => f.Call == TalosApiCall.VolumeStatus);
+                warnings.Add($"Whether {node.Node} keeps etcd on a separate ETCD volume could not be read ({failure?.Message ?? "not observed"}): its reset wipes EPHEMERAL only. If etcd has a partition of its own there, set RecoveryPlanOptions.EtcdOnSeparateVolume.");
+            }
+        }
+
         var backedUp = backup.Manifest.Nodes.Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
         var assessed = assessment.Nodes.Select(n => n.Node).ToHashSet(StringComparer.Ordinal);
         if (!backedUp.SetEquals(assessed))

@@ -94,6 +94,12 @@ public static class RecoveryResume
     private static RecoveryResumePoint EvaluateQuorumRestore(RecoveryPlan plan, Func<string, NodeObservation> observe, IReadOnlySet<int> completed)
     {
         var removed = plan.Steps.Where(s => s.Kind == RecoveryStepKind.RemoveMember).Select(s => s.MemberId!.Value).ToHashSet();
+
+        // The node whose member list is the cluster's: a node counts as rejoined only with a member in that list, not when it
+        // runs a healthy etcd of a cluster of its own (a split brain).
+        var clusterNode = plan.Steps.FirstOrDefault(s => s.Kind == RecoveryStepKind.WaitForMembersJoined)?.Node
+                          ?? plan.Steps.FirstOrDefault(s => s.Kind == RecoveryStepKind.RemoveMember)?.ViaNode;
+        var clusterList = clusterNode is null ? null : observe(clusterNode).Members;
         var result = new List<RecoveryStepStatus>();
         foreach (var step in plan.Steps)
         {
@@ -109,9 +115,10 @@ public static class RecoveryResume
                     break;
                 case RecoveryStepKind.ResetNode:
                     var node = observe(step.Node!);
-                    var rejoined = node.EtcdCondition == NodeEtcdCondition.Healthy && node.EtcdStatus is { } status && !removed.Contains(status.MemberId);
+                    var rejoined = node.EtcdCondition == NodeEtcdCondition.Healthy && node.EtcdStatus is { } status && !removed.Contains(status.MemberId)
+                                   && (clusterNode == node.Node || clusterList?.Members.Any(m => m.Id == status.MemberId) == true);
                     result.Add(rejoined
-                        ? new(step, RecoveryStepState.Done, $"{node.Node} runs a new healthy member")
+                        ? new(step, RecoveryStepState.Done, $"{node.Node} runs a new healthy member of {clusterNode}'s cluster")
                         : ResetState(step, node, completed.Contains(step.Number)));
                     break;
                 case RecoveryStepKind.WaitForMembersJoined:

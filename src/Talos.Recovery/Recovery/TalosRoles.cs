@@ -41,6 +41,9 @@ public enum TalosApiCall
 
     /// <summary><c>Bootstrap</c>.</summary>
     Bootstrap,
+
+    /// <summary>The <c>VolumeStatuses</c> resource (whether etcd has a volume of its own; Talos 1.8+).</summary>
+    VolumeStatus,
 }
 
 /// <summary>Talos's API roles and the least privileged one each recovery call needs (Talos 1.11+ rules).</summary>
@@ -64,7 +67,7 @@ public static class TalosRoles
     /// </summary>
     public static string LeastPrivileged(TalosApiCall call) => call switch
     {
-        TalosApiCall.Version or TalosApiCall.Hostname or TalosApiCall.MachineType or TalosApiCall.ServiceList => Reader,
+        TalosApiCall.Version or TalosApiCall.Hostname or TalosApiCall.MachineType or TalosApiCall.ServiceList or TalosApiCall.VolumeStatus => Reader,
         TalosApiCall.EtcdMemberList or TalosApiCall.EtcdStatus or TalosApiCall.EtcdSnapshot => EtcdBackup,
         TalosApiCall.CopyEtcdDatabase or TalosApiCall.MachineConfig or TalosApiCall.EtcdRemoveMember
             or TalosApiCall.Reset or TalosApiCall.EtcdRecover or TalosApiCall.Bootstrap => Admin,

@@ -187,6 +187,34 @@ public class ClusterAssessmentTests
     }
 
     [Test]
+    public void A_split_off_node_seen_while_the_majority_elects_a_leader_blocks_instead_of_wiping_the_majority()
+    {
+        // cp-3 split off while it led the cluster: cp-1 and cp-2 are electing a new leader (no leader, so no member list),
+        // and cp-3's own one-member list is the only one read. Taking it as the cluster's would wipe cp-1 and cp-2.
+        var alone = new global::Talos.Recovery.Client.Etcd.EtcdMember(0x9999, "cp-3", ["https://10.0.0.3:2380"], ["https://10.0.0.3:2379"], false);
+        var split = Base(3) with
+        {
+            EtcdService = Service(NodeName(3), TalosServiceState.Running),
+            EtcdStatus = Status(3, 0x9999) with { MemberId = 0x9999 },
+            Members = new TalosEtcdMemberList(NodeName(3), [alone]),
+        };
+
+        var a = Assess(NoLeader(1), NoLeader(2), split);
+
+        Assert.That(a.Verdict, Is.EqualTo(ClusterVerdict.Blocked));
+        var blocker = a.Blockers.Single(b => b.Reason == BlockerReason.UnsettledMembership);
+        Assert.That(blocker.Nodes, Is.EqualTo(new[] { NodeName(1), NodeName(2) }));
+        Assert.That(blocker.Message, Does.Contain(NodeName(3)).And.Contain("no leader"));
+        var e = Assert.Throws<RecoveryRefusedException>(() => RecoveryInterlocks.EnsureNotBlocked(a));
+        Assert.That(e!.Reason, Is.EqualTo(RecoveryRefusalReason.UnsettledMembership));
+
+        // Once the majority has its leader again, the verdict is the quorum restore that wipes only cp-3.
+        var settled = Assess(Healthy(1, 1, 1, 2, 3), Healthy(2, 1, 1, 2, 3), split);
+        Assert.That(settled.Blockers, Is.Empty);
+        Assert.That(settled.QuorumRestoreActions.Where(x => x.Kind == QuorumRestoreActionKind.ResetNode).Select(x => x.Node), Is.EqualTo(new[] { NodeName(3) }));
+    }
+
+    [Test]
     public void A_node_in_its_join_loop_next_to_a_healthy_quorum_is_left_to_join()
     {
         var a = Assess(Healthy(1, 1, 1, 2), Healthy(2, 1, 1, 2), Preparing(3));

@@ -66,6 +66,59 @@ public class RecoveryPlannerTests
     }
 
     [Test]
+    public void By_default_ETCD_is_wiped_only_on_nodes_whose_etcd_has_a_partition_of_its_own()
+    {
+        var assessment = Assess(WithEtcdVolume(NoLeader(1)), WithoutEtcdVolume(Preparing(2)), WithEtcdVolume(Preparing(3), TalosVolumeType.Directory));
+        Assert.That(assessment.Nodes.Select(n => n.EtcdOnSeparateVolume), Is.EqualTo(new bool?[] { true, false, false }));
+
+        var plan = RecoveryPlanner.Create(assessment, _backup);
+
+        var labels = plan.Steps.Where(s => s.Kind == RecoveryStepKind.ResetNode).ToDictionary(s => s.Node!, s => s.LabelsToWipe);
+        Assert.That(labels[NodeName(1)], Is.EqualTo(new[] { "EPHEMERAL", "ETCD" }));
+        Assert.That(labels[NodeName(2)], Is.EqualTo(new[] { "EPHEMERAL" }), "no ETCD volume: etcd's data is on EPHEMERAL");
+        Assert.That(labels[NodeName(3)], Is.EqualTo(new[] { "EPHEMERAL" }), "a directory ETCD volume lives on EPHEMERAL and goes with it");
+        Assert.That(plan.Steps.Single(s => s.Node == NodeName(1) && s.Kind == RecoveryStepKind.ResetNode).Description, Does.Contain("wipe EPHEMERAL, ETCD"));
+        Assert.That(plan.Warnings, Has.None.Contains("could not be read"));
+        Assert.That(assessment.Notes, Has.Some.Contains($"ETCD volume of its own on {NodeName(1)}"));
+        Assert.That(RecoveryFormatter.FormatAssessment(assessment), Does.Contain("ETCD (partition /dev/sda6)").And.Contain("EPHEMERAL (ETCD directory)"));
+    }
+
+    [Test]
+    public void The_ETCD_volume_option_overrides_the_detection_for_every_node()
+    {
+        var assessment = Assess(WithEtcdVolume(NoLeader(1)), WithoutEtcdVolume(Preparing(2)), Preparing(3));
+
+        var never = RecoveryPlanner.Create(assessment, _backup, new RecoveryPlanOptions { EtcdOnSeparateVolume = false });
+        var always = RecoveryPlanner.Create(assessment, _backup, new RecoveryPlanOptions { EtcdOnSeparateVolume = true });
+
+        Assert.That(never.Steps.Where(s => s.Kind == RecoveryStepKind.ResetNode).Select(s => s.LabelsToWipe), Is.All.EqualTo(new[] { "EPHEMERAL" }));
+        Assert.That(always.Steps.Where(s => s.Kind == RecoveryStepKind.ResetNode).Select(s => s.LabelsToWipe), Is.All.EqualTo(new[] { "EPHEMERAL", "ETCD" }));
+        Assert.That(never.Warnings.Concat(always.Warnings), Has.None.Contains("could not be read"), "with the override set, nothing is left to detection");
+    }
+
+    [Test]
+    public void A_node_whose_ETCD_volume_could_not_be_read_wipes_EPHEMERAL_only_with_a_warning()
+    {
+        var unknown = Preparing(3) with { Failures = [.. Preparing(3).Failures, new ObservationFailure(TalosApiCall.VolumeStatus, ObservationFailureKind.Failed, "Unknown: boom", null)] };
+        var plan = RecoveryPlanner.Create(Assess(WithoutEtcdVolume(NoLeader(1)), WithoutEtcdVolume(Preparing(2)), unknown), _backup);
+
+        Assert.That(plan.Steps.Single(s => s.Kind == RecoveryStepKind.ResetNode && s.Node == NodeName(3)).LabelsToWipe, Is.EqualTo(new[] { "EPHEMERAL" }));
+        Assert.That(plan.Warnings, Has.One.Contains(NodeName(3)).And.Contains("Unknown: boom").And.Contains("EtcdOnSeparateVolume"));
+    }
+
+    [Test]
+    public void A_quorum_restore_wipes_ETCD_too_on_a_node_whose_etcd_has_a_partition_of_its_own()
+    {
+        var assessment = Assess(WithEtcdVolume(Healthy(1, 1, 1, 2, 3)), WithEtcdVolume(Healthy(2, 1, 1, 2, 3)), WithEtcdVolume(Failed(3, "boom")));
+
+        var plan = RecoveryPlanner.CreateQuorumRestore(assessment, _backup);
+
+        Assert.That(plan.Steps.Single(s => s.Kind == RecoveryStepKind.ResetNode).LabelsToWipe, Is.EqualTo(new[] { "EPHEMERAL", "ETCD" }));
+        Assert.That(assessment.QuorumRestoreActions.Single(a => a.Kind == QuorumRestoreActionKind.ResetNode).Description,
+            Does.Contain("--system-labels-to-wipe=EPHEMERAL --system-labels-to-wipe=ETCD"));
+    }
+
+    [Test]
     public void The_bootstrap_node_can_be_chosen_but_must_be_a_reachable_control_plane()
     {
         Assert.That(RecoveryPlanner.Create(LostTwoOfThree(), _backup, new RecoveryPlanOptions { BootstrapNode = NodeName(3) }).BootstrapNode, Is.EqualTo(NodeName(3)));

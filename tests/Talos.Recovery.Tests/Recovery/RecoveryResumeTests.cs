@@ -139,4 +139,27 @@ public class RecoveryResumeTests
         Assert.That(done.Steps.Take(2).Select(s => s.State), Is.All.EqualTo(RecoveryStepState.Done));
         Assert.That(RecoveryFormatter.FormatResume(done), Does.Contain("[Done]"));
     }
+
+    [Test]
+    public void A_node_healthy_in_a_cluster_of_its_own_is_still_reset_by_a_quorum_restore()
+    {
+        var alone = new global::Talos.Recovery.Client.Etcd.EtcdMember(0x9999, "cp-3", ["https://10.0.0.3:2380"], ["https://10.0.0.3:2379"], false);
+        var split = Base(3) with
+        {
+            EtcdService = Service(NodeName(3), TalosServiceState.Running),
+            EtcdStatus = Status(3, 0x9999) with { MemberId = 0x9999 },
+            Members = new TalosEtcdMemberList(NodeName(3), [alone]),
+        };
+        var plan = RecoveryPlanner.CreateQuorumRestore(Assess(Healthy(1, 1, 1, 2, 3), Healthy(2, 1, 1, 2, 3), split), _plan.Backup);
+
+        // After the removal cp-3 still runs its healthy member 0x9999: a member of no list but its own, so not rejoined.
+        var point = RecoveryResume.Evaluate(plan, [Healthy(1, 1, 1, 2), Healthy(2, 1, 1, 2), split]);
+        var reset = point.Steps.Single(s => s.Step.Kind == RecoveryStepKind.ResetNode);
+        Assert.That(reset.State, Is.EqualTo(RecoveryStepState.Pending), reset.Reason);
+
+        // Once it runs a member the cluster lists, it has rejoined.
+        var joined = Healthy(3, 1, 1, 2, 5) with { EtcdStatus = Status(3, Member(1).Id) with { MemberId = Member(5).Id } };
+        var done = RecoveryResume.Evaluate(plan, [Healthy(1, 1, 1, 2, 5), Healthy(2, 1, 1, 2, 5), joined]);
+        Assert.That(done.Steps.Single(s => s.Step.Kind == RecoveryStepKind.ResetNode).State, Is.EqualTo(RecoveryStepState.Done));
+    }
 }

@@ -76,6 +76,18 @@ internal static class RecoveryTestData
             Failures = Enum.GetValues<TalosApiCall>().Take(6).Select(c => new ObservationFailure(c, ObservationFailureKind.Unreachable, "Unavailable: connection refused", null)).ToList(),
         };
 
+    /// <summary>The node as observed with an <c>ETCD</c> volume of <paramref name="type"/> (a partition: etcd's data on a volume of its own).</summary>
+    public static NodeObservation WithEtcdVolume(NodeObservation node, TalosVolumeType type = TalosVolumeType.Partition)
+        => node with
+        {
+            EtcdVolume = type == TalosVolumeType.Directory
+                ? new TalosVolumeStatus(node.Node, "ETCD", type, TalosVolumePhase.Ready, "", "", "EPHEMERAL", 0, "")
+                : new TalosVolumeStatus(node.Node, "ETCD", type, TalosVolumePhase.Ready, "/dev/sda6", "/dev/sda6", "", 10UL << 30, ""),
+        };
+
+    /// <summary>The node as observed without an <c>ETCD</c> volume (<c>NotFound</c>).</summary>
+    public static NodeObservation WithoutEtcdVolume(NodeObservation node) => node with { HasNoEtcdVolume = true };
+
     public static ClusterAssessment Assess(params NodeObservation[] nodes) => ClusterAssessment.Evaluate(nodes, assessedAt: Now);
 
     /// <summary>Where the recovery tests keep their files (removed after the run by <see cref="RecoveryTestCleanup"/>).</summary>

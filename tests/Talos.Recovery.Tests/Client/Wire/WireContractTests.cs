@@ -6,7 +6,9 @@ using Talos.Recovery.Api.Common;
 using Talos.Recovery.Api.Config;
 using Talos.Recovery.Api.Cosi.Meta;
 using Talos.Recovery.Api.Machine;
+using Block = Talos.Recovery.Api.Resource.Block;
 using Cosi = Talos.Recovery.Api.Cosi;
+using Enums = Talos.Recovery.Api.Resource.Enums;
 using Empty = Google.Protobuf.WellKnownTypes.Empty;
 using FileInfo = Talos.Recovery.Api.Machine.FileInfo;
 using Metadata = Talos.Recovery.Api.Common.Metadata;
@@ -40,6 +42,10 @@ public class WireContractTests
             Assert.That(Cosi.StateReflection.Descriptor.Name, Is.EqualTo("v1alpha1/state.proto"));
             Assert.That(MetaReflection.Descriptor.Package, Is.EqualTo("cosi.resource.meta"));
             Assert.That(MetaReflection.Descriptor.Name, Is.EqualTo("v1alpha1/meta.proto"));
+            Assert.That(Block.BlockReflection.Descriptor.Package, Is.EqualTo("talos.resource.definitions.block"));
+            Assert.That(Block.BlockReflection.Descriptor.Name, Is.EqualTo("resource/definitions/block/block.proto"));
+            Assert.That(Enums.EnumsReflection.Descriptor.Package, Is.EqualTo("talos.resource.definitions.enums"));
+            Assert.That(Enums.EnumsReflection.Descriptor.Name, Is.EqualTo("resource/definitions/enums/enums.proto"));
         });
     }
 
@@ -258,6 +264,21 @@ public class WireContractTests
             // resource.config
             AssertField(MachineConfigSpec.Descriptor, "yaml_marshalled", 1);
             AssertField(MachineTypeSpec.Descriptor, "machine_type", 1);
+
+            // talos.resource.definitions.block (VolumeStatuses.block.talos.dev)
+            AssertField(Block.VolumeStatusSpec.Descriptor, "phase", 1);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "location", 2);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "error_message", 3);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "parent_location", 7);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "partition_index", 8);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "size", 9);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "filesystem", 10);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "mount_location", 11);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "pretty_size", 13);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "type", 16);
+            AssertField(Block.VolumeStatusSpec.Descriptor, "parent_id", 19);
+            Assert.That((int)Enums.BlockVolumeType.VolumeTypeDirectory, Is.EqualTo(3));
+            Assert.That((int)Enums.BlockVolumePhase.VolumePhaseReady, Is.EqualTo(6));
 
             // COSI
             AssertField(Cosi.Metadata.Descriptor, "phase", 6);
