@@ -18,6 +18,8 @@ internal static class RecoverCommands
 
     private static readonly CliOption Yes = new("yes", 'y', "run without asking for confirmation");
 
+    private static readonly CliOption EtcdVolume = new("etcd-volume", null, "where etcd keeps its data: auto (default: detected per node from VolumeStatuses), separate (wipe EPHEMERAL and ETCD on every node) or ephemeral (wipe EPHEMERAL only)", "auto|separate|ephemeral");
+
     private static readonly CliArgument ScheduleRoot = new("ROOT", "the directory that holds the backup sets (one backup-<time> directory each)");
 
     private static readonly CliOption Every = new("every", null, "time between backups (default 1h)", "duration");
@@ -67,13 +69,13 @@ internal static class RecoverCommands
             Description = "Assesses the cluster, opens and re-verifies the backup set, and prints the ordered steps with their preconditions and verifications. Changes nothing.",
             Examples = "talos-recovery recover plan --from ./backup-2026-11-28",
             Handler = PlanAsync,
-        }.Add(From).Add(Force).Add(BootstrapNode));
+        }.Add(From).Add(Force).Add(BootstrapNode).Add(EtcdVolume));
         recover.Add(new CliCommand("run", "Carry out the recovery plan (resumable)")
         {
             Description = "Assesses, plans and executes: resets the nodes (EPHEMERAL), waits for etcd Preparing everywhere, uploads the snapshot, bootstraps with recover, waits for etcd healthy and the members joined, and checks the restored revision and key count. Asks for confirmation unless --yes. Interrupted or failed runs continue where the cluster is when run again.",
             Examples = "talos-recovery recover run --from ./backup-2026-11-28 --yes",
             Handler = RunAsync,
-        }.Add(From).Add(Force).Add(BootstrapNode).Add(Yes));
+        }.Add(From).Add(Force).Add(BootstrapNode).Add(EtcdVolume).Add(Yes));
         return recover;
     }
 
@@ -187,14 +189,21 @@ internal static class RecoverCommands
     private static async Task<(RecoveryClient Recovery, RecoveryPlan Plan)> PlanCoreAsync(CliInvocation invocation, TalosClient client, CancellationToken cancellationToken)
     {
         var from = invocation.ParseResult.GetValue(From) ?? throw new CliUsageException("--from DIR is required (a backup set written by `recover backup`)", invocation.Command);
-        var backup = BackupSet.Open(from, cancellationToken);
-        var recovery = new RecoveryClient(client);
-        var assessment = await recovery.AssessAsync(TalosFlags.GetNodes(invocation, client), cancellationToken).ConfigureAwait(false);
         var options = new RecoveryPlanOptions
         {
             Force = invocation.ParseResult.GetFlag(Force),
             BootstrapNode = invocation.ParseResult.GetValue(BootstrapNode),
+            EtcdOnSeparateVolume = (invocation.ParseResult.GetValue(EtcdVolume) ?? "auto") switch
+            {
+                "auto" => null,
+                "separate" => true,
+                "ephemeral" => false,
+                var other => throw new CliUsageException($"--etcd-volume must be auto, separate or ephemeral, not \"{other}\"", invocation.Command),
+            },
         };
+        var backup = BackupSet.Open(from, cancellationToken);
+        var recovery = new RecoveryClient(client);
+        var assessment = await recovery.AssessAsync(TalosFlags.GetNodes(invocation, client), cancellationToken).ConfigureAwait(false);
         var plan = await recovery.PlanAsync(assessment, backup, options, cancellationToken: cancellationToken).ConfigureAwait(false);
         return (recovery, plan);
     }

@@ -84,6 +84,14 @@ public sealed class CliRecoverTests
     }
 
     [Test]
+    public async Task An_unknown_etcd_volume_layout_is_a_usage_error()
+    {
+        var run = await RunAsync(CancellationToken.None, "recover", "plan", "--from", _directory, "--etcd-volume", "sideways");
+        Assert.That(run.ExitCode, Is.Not.Zero);
+        Assert.That(run.Stderr, Does.Contain("--etcd-volume must be auto, separate or ephemeral"));
+    }
+
+    [Test]
     public async Task Plan_without_from_is_a_usage_error()
     {
         var run = await RunAsync(CancellationToken.None, "recover", "plan");
