@@ -30,7 +30,7 @@ internal sealed class BoltLeafSummaries
         _entries = new Entry[(int)Math.Min(pages, int.MaxValue)];
 
         // Sized for two etcd revision keys (17 bytes) a page, so a typical snapshot never grows it.
-        _keys = new byte[(int)Math.Clamp(pages * 40, 1 << 12, MaxKeyBytes / 4)];
+        _keys = new byte[(int)Math.Clamp(pages * 35, 1 << 12, MaxKeyBytes / 4)];
     }
 
     public long PageSize { get; }
@@ -96,6 +96,6 @@ internal sealed class BoltLeafSummaries
         public int FirstKey;
         public int LastKey;
         public uint Register;
-        public long DataLength;
+        public uint DataLength;
     }
 }

@@ -62,7 +62,7 @@ internal struct EtcdStatusVisitor : IBoltVisitor
                 return false;
             }
 
-            ref readonly var facts = ref _summaries[pageId];
+            var facts = _summaries[pageId];
             if (!facts.RevisionKeys || (_liveKeys is not null && facts.OpCount != summary.Count))
             {
                 return false;
@@ -76,7 +76,7 @@ internal struct EtcdStatusVisitor : IBoltVisitor
             return true;
         }
 
-        ref readonly var revisions = ref _summaries![pageId];
+        var revisions = _summaries![pageId];
         Revision = revisions.LastRevision;
         if (_liveKeys is not null)
         {

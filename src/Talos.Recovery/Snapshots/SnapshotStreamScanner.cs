@@ -284,6 +284,13 @@ internal sealed class SnapshotStreamScanner : IDisposable
             }
         }
 
+        if (total > uint.MaxValue)
+        {
+            // Elements that share bytes can add up to more than the page: left to the walk.
+            Abandon(summaries, opStart);
+            return;
+        }
+
         var firstKey = summaries.Pages.AddKey(first);
         var lastKey = summaries.Pages.AddKey(previous);
         if (firstKey < 0 || lastKey < 0)
@@ -307,7 +314,7 @@ internal sealed class SnapshotStreamScanner : IDisposable
             LastKey = lastKey,
             LastLength = (ushort)previous.Length,
             Register = crc,
-            DataLength = total,
+            DataLength = (uint)total,
         };
         var facts = new SnapshotStreamSummaries.Facts
         {

@@ -13,17 +13,22 @@ internal sealed class SnapshotStreamSummaries
     /// <summary>The most live-key operations kept (24 bytes each); pages after that carry none.</summary>
     private const int MaxOps = (256 << 20) / 24;
 
-    private readonly Facts[] _facts;
+    /// <summary>Per page: the last main revision, or -1 when the page is not a page of valid revisions.</summary>
+    private readonly long[] _lastRevision;
+
+    /// <summary>Per page (when operations are recorded): the first operation, or -1 for none.</summary>
+    private readonly int[]? _opStart;
     private MvccOp[] _ops = [];
     private int _opsLength;
 
     public SnapshotStreamSummaries(long pageSize, long pages, bool recordOps)
     {
         Pages = new BoltLeafSummaries(pageSize, pages);
-        _facts = new Facts[Pages.Pages];
+        _lastRevision = new long[Pages.Pages];
         RecordsOps = recordOps;
         if (recordOps)
         {
+            _opStart = new int[Pages.Pages];
             // About three revisions a page in an etcd key bucket; grows by doubling for anything denser.
             _ops = new MvccOp[(int)Math.Clamp(pages * 3, 1 << 8, MaxOps / 4)];
         }
@@ -36,7 +41,21 @@ internal sealed class SnapshotStreamSummaries
 
     public bool Exhausted => Pages.Exhausted;
 
-    public ref readonly Facts this[long pageId] => ref _facts[pageId];
+    public Facts this[long pageId]
+    {
+        get
+        {
+            var last = _lastRevision[pageId];
+            var start = _opStart?[pageId] ?? -1;
+            return new Facts
+            {
+                RevisionKeys = last >= 0,
+                LastRevision = Math.Max(last, 0),
+                OpStart = Math.Max(start, 0),
+                OpCount = start >= 0 ? Pages.TryGet(pageId, out var entry) ? entry.Count : (ushort)0 : (ushort)0,
+            };
+        }
+    }
 
     public ReadOnlySpan<MvccOp> Ops(in Facts facts) => _ops.AsSpan(facts.OpStart, facts.OpCount);
 
@@ -66,9 +85,14 @@ internal sealed class SnapshotStreamSummaries
 
     public void Set(long pageId, in BoltLeafSummaries.Entry entry, in Facts facts)
     {
-        if ((ulong)pageId < (ulong)_facts.Length)
+        if ((ulong)pageId < (ulong)_lastRevision.Length)
         {
-            _facts[pageId] = facts;
+            _lastRevision[pageId] = facts.RevisionKeys ? facts.LastRevision : -1;
+            if (_opStart is not null)
+            {
+                _opStart[pageId] = facts.OpCount > 0 ? facts.OpStart : -1;
+            }
+
             Pages.Set(pageId, entry);
         }
     }
