@@ -694,9 +694,20 @@ public partial class TalosClient
             {
                 while (true)
                 {
-                    _cancel.CancelAfter(inactivity);
-                    bool more = await _call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false);
-                    _cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+                    // Most reads complete at once from data already received: arm the inactivity timer (two timer
+                    // queue updates) only for a read that has to wait.
+                    Task<bool> next = _call.ResponseStream.MoveNext(CancellationToken.None);
+                    bool more;
+                    if (next.IsCompletedSuccessfully)
+                    {
+                        more = next.Result;
+                    }
+                    else
+                    {
+                        _cancel.CancelAfter(inactivity);
+                        more = await next.ConfigureAwait(false);
+                        _cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+                    }
                     if (!more)
                     {
                         return false;
