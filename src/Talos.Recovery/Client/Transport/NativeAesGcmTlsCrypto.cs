@@ -32,91 +32,93 @@ internal sealed class NativeAesGcmTlsCrypto : BcTlsCrypto
             return base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
         }
 
-        return new TlsAeadCipher(cryptoParams, new Impl(encrypt: true), new Impl(encrypt: false), cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM);
+        return new TlsAeadCipher(cryptoParams, new NativeAesGcmCipherImpl(encrypt: true), new NativeAesGcmCipherImpl(encrypt: false), cipherKeySize, macSize, TlsAeadCipher.AEAD_GCM);
+    }
+}
+
+/// <summary>One direction of one connection's AES-GCM record protection through <see cref="AesGcm"/> (used under the engine's lock, never concurrently).</summary>
+internal sealed class NativeAesGcmCipherImpl(bool encrypt) : TlsAeadCipherImpl
+{
+    private const int TagSize = 16;
+
+    private AesGcm? _aes;
+    private byte[]? _nonce;
+    private byte[]? _additionalData;
+
+    public void SetKey(byte[] key, int keyOff, int keyLen) => SetKey(key.AsSpan(keyOff, keyLen));
+
+    public void SetKey(ReadOnlySpan<byte> key)
+    {
+        // A TLS 1.3 key update re-keys the same object: the old native context goes at once.
+        _aes?.Dispose();
+        _aes = new AesGcm(key, TagSize);
     }
 
-    /// <summary>One direction of one connection (used under the engine's lock, never concurrently).</summary>
-    private sealed class Impl(bool encrypt) : TlsAeadCipherImpl
+    public void Init(byte[] nonce, int macSize, byte[] additionalData)
     {
-        private AesGcm? _aes;
-        private byte[]? _nonce;
-        private byte[]? _additionalData;
-
-        public void SetKey(byte[] key, int keyOff, int keyLen) => SetKey(key.AsSpan(keyOff, keyLen));
-
-        public void SetKey(ReadOnlySpan<byte> key)
+        if (macSize != TagSize || nonce.Length != AesGcm.NonceByteSizes.MaxSize)
         {
-            // A TLS 1.3 key update re-keys the same object: the old native context goes at once.
-            _aes?.Dispose();
-            _aes = new AesGcm(key, TagSize);
+            throw new TlsFatalAlert(AlertDescription.internal_error);
         }
 
-        public void Init(byte[] nonce, int macSize, byte[] additionalData)
-        {
-            if (macSize != TagSize || nonce.Length != AesGcm.NonceByteSizes.MaxSize)
-            {
-                throw new TlsFatalAlert(AlertDescription.internal_error);
-            }
+        _nonce = nonce;
+        _additionalData = additionalData;
+    }
 
-            _nonce = nonce;
-            _additionalData = additionalData;
+    public int GetOutputSize(int inputLength) => encrypt ? inputLength + TagSize : Math.Max(0, inputLength - TagSize);
+
+    public int DoFinal(byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset)
+        => DoFinal(null, input, inputOffset, inputLength, output, outputOffset);
+
+    public int DoFinal(byte[]? additionalData, byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset)
+    {
+        AesGcm aes = _aes ?? throw new TlsFatalAlert(AlertDescription.internal_error);
+        byte[] nonce = _nonce ?? throw new TlsFatalAlert(AlertDescription.internal_error);
+        ReadOnlySpan<byte> aad = Combine(_additionalData, additionalData);
+
+        // Input and output are either disjoint or the very same bytes (BC works in place); AesGcm allows both.
+        if (encrypt)
+        {
+            aes.Encrypt(nonce, input.AsSpan(inputOffset, inputLength), output.AsSpan(outputOffset, inputLength), output.AsSpan(outputOffset + inputLength, TagSize), aad);
+            return inputLength + TagSize;
         }
 
-        public int GetOutputSize(int inputLength) => encrypt ? inputLength + TagSize : Math.Max(0, inputLength - TagSize);
-
-        public int DoFinal(byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset)
-            => DoFinal(null, input, inputOffset, inputLength, output, outputOffset);
-
-        public int DoFinal(byte[]? additionalData, byte[] input, int inputOffset, int inputLength, byte[] output, int outputOffset)
+        int plaintextLength = inputLength - TagSize;
+        if (plaintextLength < 0)
         {
-            AesGcm aes = _aes ?? throw new TlsFatalAlert(AlertDescription.internal_error);
-            byte[] nonce = _nonce ?? throw new TlsFatalAlert(AlertDescription.internal_error);
-            ReadOnlySpan<byte> aad = Combine(_additionalData, additionalData);
-
-            // Input and output are either disjoint or the very same bytes (BC works in place); AesGcm allows both.
-            if (encrypt)
-            {
-                aes.Encrypt(nonce, input.AsSpan(inputOffset, inputLength), output.AsSpan(outputOffset, inputLength), output.AsSpan(outputOffset + inputLength, TagSize), aad);
-                return inputLength + TagSize;
-            }
-
-            int plaintextLength = inputLength - TagSize;
-            if (plaintextLength < 0)
-            {
-                throw new TlsFatalAlert(AlertDescription.bad_record_mac);
-            }
-
-            try
-            {
-                aes.Decrypt(nonce, input.AsSpan(inputOffset, plaintextLength), input.AsSpan(inputOffset + plaintextLength, TagSize), output.AsSpan(outputOffset, plaintextLength), aad);
-            }
-            catch (CryptographicException ex)
-            {
-                // Authentication failed (AuthenticationTagMismatchException): the record was tampered with, as BC reports it.
-                throw new TlsFatalAlert(AlertDescription.bad_record_mac, ex);
-            }
-
-            return plaintextLength;
+            throw new TlsFatalAlert(AlertDescription.bad_record_mac);
         }
 
-        public void Reset()
+        try
         {
-            // Nothing is kept between records except the key; the next Init sets nonce and additional data.
+            aes.Decrypt(nonce, input.AsSpan(inputOffset, plaintextLength), input.AsSpan(inputOffset + plaintextLength, TagSize), output.AsSpan(outputOffset, plaintextLength), aad);
+        }
+        catch (CryptographicException ex)
+        {
+            // Authentication failed (AuthenticationTagMismatchException): the record was tampered with, as BC reports it.
+            throw new TlsFatalAlert(AlertDescription.bad_record_mac, ex);
         }
 
-        private static byte[]? Combine(byte[]? first, byte[]? second)
+        return plaintextLength;
+    }
+
+    public void Reset()
+    {
+        // Nothing is kept between records except the key; the next Init sets nonce and additional data.
+    }
+
+    private static byte[]? Combine(byte[]? first, byte[]? second)
+    {
+        if (first is null || first.Length == 0)
         {
-            if (first is null || first.Length == 0)
-            {
-                return second;
-            }
-
-            if (second is null || second.Length == 0)
-            {
-                return first;
-            }
-
-            return [.. first, .. second]; // not seen with BC 2.7 (the additional data comes one way or the other)
+            return second;
         }
+
+        if (second is null || second.Length == 0)
+        {
+            return first;
+        }
+
+        return [.. first, .. second]; // not seen with BC 2.7 (the additional data comes one way or the other)
     }
 }
