@@ -51,7 +51,7 @@ internal sealed class TalosTlsConnectionMiddleware
     {
         string? remote = context.RemoteEndPoint?.ToString();
         var record = new TlsConnectionRecord();
-        var peer = new BcTlsServerPeer(new BcTlsCrypto(_random), _credentials, record);
+        var peer = new BcTlsServerPeer(new NativeAesGcmTlsCrypto(_random), _credentials, record);
         IDuplexPipe transport = context.Transport;
         var engine = new BcTlsEngine(new TlsServerProtocol(), transport, record, failure => failure);
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed))

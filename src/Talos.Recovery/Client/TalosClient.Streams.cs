@@ -45,9 +45,12 @@ public partial class TalosClient
                 {
                     if (stream.HasData)
                     {
+                        // The first chunk was parsed into the chunk's buffer; from here on the parser copies each
+                        // message's bytes straight from gRPC's receive buffer into the writer's pipe.
+                        output.Write(stream.Current.Span);
+                        stream.Sink = output;
                         do
                         {
-                            output.Write(stream.Current.Span);
                             if (output.UnflushedBytes >= FlushSize)
                             {
                                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -632,6 +635,13 @@ public partial class TalosClient
 
         public ReadOnlyMemory<byte> Current => _chunk.Bytes;
 
+        /// <summary>Where later chunks' bytes go instead of <see cref="Current"/> (see <see cref="TalosDataChunk.Sink"/>).</summary>
+        public IBufferWriter<byte>? Sink
+        {
+            get => _chunk.Sink;
+            set => _chunk.Sink = value;
+        }
+
         public long BytesDelivered { get; private set; }
 
         public static async Task<DataStream> OpenAsync<TRequest>(TalosClient client, string name, TRequest request, string? node, CancellationToken aborted, CancellationToken cancellationToken)
@@ -681,7 +691,7 @@ public partial class TalosClient
 
         public ValueTask<bool> MoveNextAsync()
         {
-            BytesDelivered += _chunk.Bytes.Length;
+            BytesDelivered += _chunk.Length;
             return ReadAsync(first: false);
         }
 
@@ -694,9 +704,20 @@ public partial class TalosClient
             {
                 while (true)
                 {
-                    _cancel.CancelAfter(inactivity);
-                    bool more = await _call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false);
-                    _cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+                    // Most reads complete at once from data already received: arm the inactivity timer (two timer
+                    // queue updates) only for a read that has to wait.
+                    Task<bool> next = _call.ResponseStream.MoveNext(CancellationToken.None);
+                    bool more;
+                    if (next.IsCompletedSuccessfully)
+                    {
+                        more = next.Result;
+                    }
+                    else
+                    {
+                        _cancel.CancelAfter(inactivity);
+                        more = await next.ConfigureAwait(false);
+                        _cancel.CancelAfter(Timeout.InfiniteTimeSpan);
+                    }
                     if (!more)
                     {
                         return false;
@@ -707,7 +728,7 @@ public partial class TalosClient
                         throw _client.MetadataError(_method, _chunk.Hostname ?? _node, Connection, _chunk.StatusCode, _chunk.StatusMessage, _chunk.Error);
                     }
 
-                    if (_chunk.Bytes.Length != 0)
+                    if (_chunk.Length != 0)
                     {
                         return true;
                     }

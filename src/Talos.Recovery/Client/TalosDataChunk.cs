@@ -23,9 +23,21 @@ internal sealed class TalosDataChunk : IDisposable
 
     private byte[]? _buffer;
     private int _length;
+    private bool _sawBytes;
 
-    /// <summary>The payload bytes of the last parsed message.</summary>
-    public ReadOnlyMemory<byte> Bytes => _buffer is null ? ReadOnlyMemory<byte>.Empty : new ReadOnlyMemory<byte>(_buffer, 0, _length);
+    /// <summary>The payload bytes of the last parsed message (empty when they went to <see cref="Sink"/>).</summary>
+    public ReadOnlyMemory<byte> Bytes => _buffer is null || Sink is not null ? ReadOnlyMemory<byte>.Empty : new ReadOnlyMemory<byte>(_buffer, 0, _length);
+
+    /// <summary>The number of payload bytes of the last parsed message (in <see cref="Bytes"/> or written to <see cref="Sink"/>).</summary>
+    public int Length => _length;
+
+    /// <summary>
+    /// When set, payload bytes are copied straight from the gRPC receive buffer into this writer (advanced, not
+    /// flushed) instead of into <see cref="Bytes"/>: one copy per message instead of two. The bytes of a message that
+    /// also reports an error are written before the caller sees the error, so a caller using a sink must discard what
+    /// it wrote when the stream fails.
+    /// </summary>
+    public IBufferWriter<byte>? Sink { get; set; }
 
     /// <summary><c>metadata.error</c> of the last parsed message, or <see langword="null"/>.</summary>
     public string? Error { get; private set; }
@@ -63,6 +75,7 @@ internal sealed class TalosDataChunk : IDisposable
     public void Parse(ReadOnlySequence<byte> payload)
     {
         _length = 0;
+        _sawBytes = false;
         Error = null;
         StatusCode = null;
         StatusMessage = null;
@@ -142,6 +155,27 @@ internal sealed class TalosDataChunk : IDisposable
     private void ReadBytes(ref SequenceReader<byte> reader)
     {
         int length = ProtoWireReader.ReadLength(ref reader, MessageName);
+        if (Sink is { } sink)
+        {
+            if (_sawBytes)
+            {
+                // Protobuf keeps the last of repeated occurrences, but the first is already in the sink. No protobuf
+                // encoder writes a singular field twice; refuse rather than write bytes that do not count.
+                throw new InvalidDataException("common.Data has its bytes field more than once.");
+            }
+
+            _sawBytes = true;
+            if (length != 0)
+            {
+                reader.TryCopyTo(sink.GetSpan(length)[..length]);
+                sink.Advance(length);
+                reader.Advance(length);
+            }
+
+            _length = length;
+            return;
+        }
+
         if (_buffer is null || _buffer.Length < length)
         {
             byte[]? old = _buffer;

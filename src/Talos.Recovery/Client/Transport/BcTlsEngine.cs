@@ -193,16 +193,51 @@ internal sealed class BcTlsEngine : IAsyncDisposable
                 throw failure;
             }
 
-            foreach (ReadOnlyMemory<byte> segment in data)
+            if (data.IsSingleSegment)
             {
-                for (int offset = 0; offset < segment.Length; offset += WriteChunk)
+                WriteRecords(data.FirstSpan);
+            }
+            else
+            {
+                // Pipe segments are often 4 KiB: gather them into full 16 KiB records (a quarter of the records, so a
+                // quarter of the per-record encryption and allocation cost, for one extra copy of the plaintext).
+                byte[] staging = ArrayPool<byte>.Shared.Rent(WriteChunk);
+                try
                 {
-                    ReadOnlySpan<byte> chunk = segment.Span.Slice(offset, Math.Min(WriteChunk, segment.Length - offset));
-                    lock (_sync)
+                    int staged = 0;
+                    foreach (ReadOnlyMemory<byte> segment in data)
                     {
-                        _protocol.WriteApplicationData(chunk);
-                        DrainOutputLocked();
+                        ReadOnlySpan<byte> span = segment.Span;
+                        while (!span.IsEmpty)
+                        {
+                            if (staged == 0 && span.Length >= WriteChunk)
+                            {
+                                int whole = span.Length - (span.Length % WriteChunk);
+                                WriteRecords(span[..whole]);
+                                span = span[whole..];
+                                continue;
+                            }
+
+                            int count = Math.Min(WriteChunk - staged, span.Length);
+                            span[..count].CopyTo(staging.AsSpan(staged));
+                            staged += count;
+                            span = span[count..];
+                            if (staged == WriteChunk)
+                            {
+                                WriteRecords(staging.AsSpan(0, staged));
+                                staged = 0;
+                            }
+                        }
                     }
+
+                    if (staged != 0)
+                    {
+                        WriteRecords(staging.AsSpan(0, staged));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(staging);
                 }
             }
 
@@ -219,6 +254,20 @@ internal sealed class BcTlsEngine : IAsyncDisposable
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Encrypts <paramref name="plaintext"/> into records of at most <see cref="WriteChunk"/> bytes, one lock per record so reads interleave; call under the write lock.</summary>
+    private void WriteRecords(ReadOnlySpan<byte> plaintext)
+    {
+        for (int offset = 0; offset < plaintext.Length; offset += WriteChunk)
+        {
+            ReadOnlySpan<byte> chunk = plaintext.Slice(offset, Math.Min(WriteChunk, plaintext.Length - offset));
+            lock (_sync)
+            {
+                _protocol.WriteApplicationData(chunk);
+                DrainOutputLocked();
+            }
         }
     }
 

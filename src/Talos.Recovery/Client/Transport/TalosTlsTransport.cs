@@ -212,7 +212,7 @@ internal sealed class TalosTlsTransport : IDisposable
             PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true)),
             PipeWriter.Create(network, new StreamPipeWriterOptions(minimumBufferSize: 16 * 1024, leaveOpen: true)));
         var alerts = new TlsConnectionRecord();
-        var peer = new BcTlsClientPeer(new BcTlsCrypto(_random), _bcSettings, host, IsDnsName(host), alerts);
+        var peer = new BcTlsClientPeer(new NativeAesGcmTlsCrypto(_random), _bcSettings, host, IsDnsName(host), alerts);
         var protocol = new TlsClientProtocol();
         bool handshakeDone = false;
         var engine = new BcTlsEngine(protocol, transport, alerts, failure => MapBouncyCastleFailure(failure, peer, alerts, endpoint, ref handshakeDone));
