@@ -238,26 +238,30 @@ public partial class TalosClient
             try
             {
                 var message = new TalosDataUpload.UploadChunk();
-                using AsyncClientStreamingCall<TalosDataUpload.UploadChunk, EtcdRecoverResponse> call = connection.Invoker.AsyncClientStreamingCall(
-                    TalosDataUpload.EtcdRecover, null, new CallOptions(NodeHeaders(node), cancellationToken: cancellationToken));
                 IAsyncEnumerator<ReadOnlyMemory<byte>> chunks = reader.ReadChunksAsync(path, progress, cancellationToken).GetAsyncEnumerator(cancellationToken);
                 await using (chunks.ConfigureAwait(false))
                 {
-                    while (await chunks.MoveNextAsync().ConfigureAwait(false))
+                    // The reader verifies the file before its first chunk: open the call only after that, so a damaged
+                    // file never reaches the node, not even as an opened (then cancelled) upload.
+                    bool more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                    using AsyncClientStreamingCall<TalosDataUpload.UploadChunk, EtcdRecoverResponse> call = connection.Invoker.AsyncClientStreamingCall(
+                        TalosDataUpload.EtcdRecover, null, new CallOptions(NodeHeaders(node), cancellationToken: cancellationToken));
+                    while (more)
                     {
                         verified = true;
                         message.Bytes = chunks.Current;
                         await call.RequestStream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
                         sent += chunks.Current.Length;
+                        more = await chunks.MoveNextAsync().ConfigureAwait(false);
                     }
-                }
 
-                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
-                EtcdRecoverResponse response = await call.ResponseAsync.ConfigureAwait(false);
-                Single(method, node, connection, response.Messages, static m => m.Metadata);
-                Volatile.Write(ref _preferred, index);
-                TalosClientLog.UploadCompleted(_logger, Describe(node, connection), sent);
-                return verified;
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                    EtcdRecoverResponse response = await call.ResponseAsync.ConfigureAwait(false);
+                    Single(method, node, connection, response.Messages, static m => m.Metadata);
+                    Volatile.Write(ref _preferred, index);
+                    TalosClientLog.UploadCompleted(_logger, Describe(node, connection), sent);
+                    return verified;
+                }
             }
             catch (RpcException ex)
             {
