@@ -21,7 +21,7 @@ namespace Talos.Recovery.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Throughput))]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 4, iterationCount: 9)]
 public class SimulatorSnapshotBenchmarks
 {
     private SimulatorServer _server = null!;
