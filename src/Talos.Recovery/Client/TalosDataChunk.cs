@@ -155,27 +155,28 @@ internal sealed class TalosDataChunk : IDisposable
     private void ReadBytes(ref SequenceReader<byte> reader)
     {
         int length = ProtoWireReader.ReadLength(ref reader, MessageName);
-        if (Sink is { } sink)
+        Span<byte> destination = Sink is { } sink ? SinkSpan(sink, length) : BufferSpan(length);
+        reader.TryCopyTo(destination);
+        reader.Advance(length);
+        Sink?.Advance(length);
+        _length = length;
+    }
+
+    private Span<byte> SinkSpan(IBufferWriter<byte> sink, int length)
+    {
+        if (_sawBytes)
         {
-            if (_sawBytes)
-            {
-                // Protobuf keeps the last of repeated occurrences, but the first is already in the sink. No protobuf
-                // encoder writes a singular field twice; refuse rather than write bytes that do not count.
-                throw new InvalidDataException("common.Data has its bytes field more than once.");
-            }
-
-            _sawBytes = true;
-            if (length != 0)
-            {
-                reader.TryCopyTo(sink.GetSpan(length)[..length]);
-                sink.Advance(length);
-                reader.Advance(length);
-            }
-
-            _length = length;
-            return;
+            // Protobuf keeps the last of repeated occurrences, but the first is already in the sink. No protobuf
+            // encoder writes a singular field twice; refuse rather than write bytes that do not count.
+            throw new InvalidDataException("common.Data has its bytes field more than once.");
         }
 
+        _sawBytes = true;
+        return length == 0 ? Span<byte>.Empty : sink.GetSpan(length)[..length];
+    }
+
+    private Span<byte> BufferSpan(int length)
+    {
         if (_buffer is null || _buffer.Length < length)
         {
             byte[]? old = _buffer;
@@ -186,9 +187,7 @@ internal sealed class TalosDataChunk : IDisposable
             }
         }
 
-        reader.TryCopyTo(_buffer.AsSpan(0, length));
-        reader.Advance(length);
-        _length = length;
+        return _buffer.AsSpan(0, length);
     }
 
     private static string ReadString(ref SequenceReader<byte> reader)

@@ -17,8 +17,6 @@ namespace Talos.Recovery.Client.Transport;
 /// </summary>
 internal sealed class NativeAesGcmTlsCrypto : BcTlsCrypto
 {
-    private const int TagSize = 16;
-
     public NativeAesGcmTlsCrypto(SecureRandom random)
         : base(random)
     {
@@ -27,7 +25,7 @@ internal sealed class NativeAesGcmTlsCrypto : BcTlsCrypto
     /// <inheritdoc />
     protected override TlsAeadCipher CreateCipher_Aes_Gcm(TlsCryptoParameters cryptoParams, int cipherKeySize, int macSize)
     {
-        if (!AesGcm.IsSupported || macSize != TagSize)
+        if (!AesGcm.IsSupported || macSize != NativeAesGcmCipherImpl.TagSize)
         {
             return base.CreateCipher_Aes_Gcm(cryptoParams, cipherKeySize, macSize);
         }
@@ -39,7 +37,8 @@ internal sealed class NativeAesGcmTlsCrypto : BcTlsCrypto
 /// <summary>One direction of one connection's AES-GCM record protection through <see cref="AesGcm"/> (used under the engine's lock, never concurrently).</summary>
 internal sealed class NativeAesGcmCipherImpl(bool encrypt) : TlsAeadCipherImpl
 {
-    private const int TagSize = 16;
+    /// <summary>The only tag size TLS's AES-GCM suites use, and the one this cipher supports.</summary>
+    public const int TagSize = 16;
 
     private AesGcm? _aes;
     private byte[]? _nonce;
